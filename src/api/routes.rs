@@ -3,13 +3,11 @@
 //! reached without a valid token.
 
 use axum::Router;
-use axum::routing::get;
 
-use crate::notify::status_route;
 use crate::server::state::AppState;
 
 /// The `/v1.0` routes (paths relative to `/v1.0`).
 pub fn v1_routes() -> Router<AppState> {
-    Router::new().route(status_route::PATH, get(status_route::delivery_status))
+    Router::new().merge(crate::notify::routes::routes())
     // Resource routers are merged here, e.g. `.merge(crate::calls::routes())`.
 }

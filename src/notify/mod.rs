@@ -12,8 +12,8 @@
 
 mod backoff;
 mod lane;
+pub mod routes;
 mod stats;
-pub mod status_route;
 mod transport;
 
 use std::collections::HashMap;
