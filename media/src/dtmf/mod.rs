@@ -1,6 +1,14 @@
 //! DTMF: the in-band tone receiver, the tone generator, RFC 4733 telephone events, and the merger
 //! that turns both kinds of detection into one stream of key presses.
 
+mod analysis;
+mod config;
+mod correlator;
+mod detector;
 mod digit;
+pub mod generator;
+mod timing;
 
-pub use digit::{Digit, DigitParseError};
+pub use config::{ConfigError, DetectorConfig};
+pub use detector::{DetectorStats, ToneDetector, ToneEdge, ToneEvent};
+pub use digit::{ALL_DIGITS, Digit, DigitParseError, HIGH_GROUP_HZ, LOW_GROUP_HZ};
