@@ -2,5 +2,13 @@
 //! that turns both kinds of detection into one stream of key presses.
 
 mod digit;
+mod media_time;
+pub mod merger;
+pub mod telephone_event;
 
-pub use digit::{Digit, DigitParseError};
+#[cfg(test)]
+mod merger_tests;
+
+pub use digit::{ALL_DIGITS, Digit, DigitParseError, HIGH_GROUP_HZ, LOW_GROUP_HZ};
+pub use media_time::MediaTime;
+pub use merger::{MergedTone, ToneMerger, ToneMergerConfig, ToneSource};
