@@ -7,8 +7,16 @@ mod correlator;
 mod detector;
 mod digit;
 pub mod generator;
+mod media_time;
+pub mod merger;
+pub mod telephone_event;
 mod timing;
+
+#[cfg(test)]
+mod merger_tests;
 
 pub use config::{ConfigError, DetectorConfig};
 pub use detector::{DetectorStats, ToneDetector, ToneEdge, ToneEvent};
 pub use digit::{ALL_DIGITS, Digit, DigitParseError, HIGH_GROUP_HZ, LOW_GROUP_HZ};
+pub use media_time::MediaTime;
+pub use merger::{MergedTone, ToneMerger, ToneMergerConfig, ToneSource};
