@@ -61,10 +61,20 @@ pub struct JitterStats {
 /// What the buffer gives the decoder for this tick.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Playout<'a> {
-    /// Decode this packet.
-    Packet(&'a [u8]),
+    /// Decode this packet, whose RTP timestamp is `timestamp`.
+    Packet {
+        /// The Opus payload.
+        payload: &'a [u8],
+        /// Its RTP timestamp.
+        timestamp: u32,
+    },
     /// The frame is missing but the next packet is here: decode its in-band FEC.
-    Fec(&'a [u8]),
+    Fec {
+        /// The next packet's payload.
+        next: &'a [u8],
+        /// The RTP timestamp of the missing frame.
+        timestamp: u32,
+    },
     /// Nothing usable: conceal one frame.
     Conceal,
     /// No stream (not started, paused or ended): play silence without touching the decoder.
@@ -85,6 +95,7 @@ pub enum Insert {
 #[derive(Clone, Copy)]
 struct Slot {
     seq: u64,
+    timestamp: u32,
     len: u16,
     present: bool,
     payload: [u8; MAX_PAYLOAD],
@@ -92,6 +103,7 @@ struct Slot {
 
 const EMPTY_SLOT: Slot = Slot {
     seq: 0,
+    timestamp: 0,
     len: 0,
     present: false,
     payload: [0; MAX_PAYLOAD],
@@ -234,6 +246,7 @@ impl JitterBuffer {
             return Insert::Duplicate;
         }
         slot.seq = ext;
+        slot.timestamp = timestamp;
         slot.present = true;
         slot.len = payload.len() as u16;
         slot.payload[..payload.len()].copy_from_slice(payload);
@@ -329,7 +342,10 @@ impl JitterBuffer {
             self.next = Some(next + 1);
             let slot = &mut self.slots[(next % SLOTS as u64) as usize];
             slot.present = false;
-            return Playout::Packet(&slot.payload[..usize::from(slot.len)]);
+            return Playout::Packet {
+                payload: &slot.payload[..usize::from(slot.len)],
+                timestamp: slot.timestamp,
+            };
         }
         if self.highest > next {
             // A hole with newer packets behind it: the frame is lost.
@@ -341,7 +357,10 @@ impl JitterBuffer {
                 let payload = &slot.payload[..usize::from(slot.len)];
                 if crate::codec::opus::has_fec(payload) {
                     self.stats.fec_recovered += 1;
-                    return Playout::Fec(payload);
+                    return Playout::Fec {
+                        next: payload,
+                        timestamp: slot.timestamp.wrapping_sub(RTP_TICKS_PER_FRAME),
+                    };
                 }
             }
             self.stats.concealed += 1;

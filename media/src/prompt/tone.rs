@@ -1,6 +1,7 @@
 //! Synthesised tone prompts: the record beep and DTMF digit sequences (sendDtmfTones).
 
 use crate::dtmf::Digit;
+use crate::dtmf::generator::{ToneShape, digit_sequence};
 use crate::frame::SAMPLE_RATE;
 
 /// Cache name of the beep.
@@ -33,22 +34,17 @@ pub fn beep() -> Vec<i16> {
         .collect()
 }
 
+/// Tone length of a sendDtmfTones key press, in ms: a keypad pressed briskly, well above the
+/// 40 ms receivers need.
+pub const DTMF_ON_MS: f32 = 100.0;
+/// Pause after each key press, in ms.
+pub const DTMF_OFF_MS: f32 = 100.0;
+/// Level of each of the two tones, in dBm0: the usual send level of a telephone.
+pub const DTMF_LEVEL_DBM0: f32 = -8.0;
+
 /// DTMF tones for `digits` as 16 kHz PCM, from the shared DTMF generator.
 pub fn dtmf_sequence(digits: &[Digit]) -> Vec<i16> {
-    // Tone and pause lengths of a keypad pressed briskly; both well above the 40 ms receivers need.
-    const TONE_MS: u32 = 100;
-    const GAP_MS: u32 = 100;
-    let tone = (SAMPLE_RATE * TONE_MS / 1000) as usize;
-    let gap = (SAMPLE_RATE * GAP_MS / 1000) as usize;
-    let mut out = Vec::with_capacity(digits.len() * (tone + gap));
-    for &d in digits {
-        let (low, high) = d.frequencies();
-        for i in 0..tone {
-            let t = i as f32 / SAMPLE_RATE as f32;
-            let w = 2.0 * std::f32::consts::PI * t;
-            out.push((6000.0 * ((w * low).sin() + (w * high).sin())) as i16);
-        }
-        out.resize(out.len() + gap, 0);
-    }
-    out
+    let shape = ToneShape::at_level(DTMF_LEVEL_DBM0);
+    // 16 kHz is inside the generator's 4–384 kHz range, so this cannot fail.
+    digit_sequence(SAMPLE_RATE, digits, &shape, DTMF_ON_MS, DTMF_OFF_MS).unwrap_or_default()
 }

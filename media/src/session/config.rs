@@ -32,12 +32,25 @@ impl Default for SessionConfig {
 }
 
 /// Settings of one leg.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LegConfig {
+    /// Clock rate of the leg's RFC 4733 telephone events in Hz: 48000 when they share the Opus
+    /// stream's RTP clock (WebRTC), 8000 for many SIP trunks.
+    pub telephone_event_clock: u32,
     /// First RTP sequence number sent to the leg (RFC 3550 wants it random; the caller picks it).
     pub initial_sequence: u16,
     /// First RTP timestamp sent to the leg (likewise random).
     pub initial_timestamp: u32,
+}
+
+impl Default for LegConfig {
+    fn default() -> Self {
+        LegConfig {
+            telephone_event_clock: crate::frame::RTP_CLOCK,
+            initial_sequence: 0,
+            initial_timestamp: 0,
+        }
+    }
 }
 
 /// A leg of a session: a small index into its preallocated slots. Reused after the leg is removed.
@@ -82,6 +95,12 @@ pub enum SessionError {
     /// libopus failed while creating the session.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// The in-band tone detector refused its settings.
+    #[error(transparent)]
+    ToneDetector(#[from] crate::dtmf::ConfigError),
+    /// The telephone-event clock rate is unusable.
+    #[error(transparent)]
+    TelephoneEventClock(#[from] crate::dtmf::telephone_event::ClockRateError),
 }
 
 /// A recording that could not start; the clip buffer is handed back.

@@ -1,7 +1,7 @@
 //! What a session hands back from `poll_output`: packets to send and events.
 
 use super::config::LegId;
-use crate::dtmf::Digit;
+use crate::dtmf::{Digit, ToneSource};
 use crate::jitter::JitterStats;
 use crate::prompt::PlaybackId;
 use crate::record::RecordResult;
@@ -30,15 +30,6 @@ pub struct OutgoingPacket<'a> {
     pub marker: bool,
     /// The Opus payload.
     pub payload: &'a [u8],
-}
-
-/// Where a key press was heard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToneSource {
-    /// Detected in the decoded audio.
-    InBand,
-    /// Received as RFC 4733 telephone events.
-    TelephoneEvent,
 }
 
 /// Counters of one leg's received media.

@@ -1,12 +1,10 @@
 //! One remote leg's slot: its receive chain (jitter buffer → decoder → tone receivers → level meter)
 //! and its send state (RTP numbering and the packet waiting to be polled).
 
-use super::config::LegConfig;
+use super::config::{LegConfig, SessionError};
 use super::event::LegStats;
 use super::tones::LegTones;
-use crate::codec::opus::{
-    CodecError, FrameDecoder, LIVE_ENCODER, PayloadCheck, check_payload, new_encoder,
-};
+use crate::codec::opus::{FrameDecoder, LIVE_ENCODER, PayloadCheck, check_payload, new_encoder};
 use crate::frame::{Frame, MAX_PAYLOAD, RTP_TICKS_PER_FRAME, SILENT_FRAME};
 use crate::jitter::{JitterBuffer, Playout};
 use crate::level::{FrameLevel, LevelMeter};
@@ -95,6 +93,10 @@ pub(crate) struct Leg {
     pub(crate) forward_len: usize,
     pub(crate) forward: [u8; MAX_PAYLOAD],
     pub(crate) level: FrameLevel,
+    /// RTP timestamp of the frame played this tick, when it came from a packet (or its FEC).
+    pub(crate) played_timestamp: Option<u32>,
+    /// RTP timestamp of the newest audio packet received.
+    pub(crate) newest_timestamp: Option<u32>,
     pub(crate) garbage: u64,
     pub(crate) wrong_duration: u64,
     pub(crate) decode_errors: u64,
@@ -102,7 +104,7 @@ pub(crate) struct Leg {
 }
 
 impl Leg {
-    pub(crate) fn new() -> Result<Leg, CodecError> {
+    pub(crate) fn new() -> Result<Leg, SessionError> {
         Ok(Leg {
             active: false,
             muted: false,
@@ -110,7 +112,7 @@ impl Leg {
             decoder: FrameDecoder::new()?,
             encoder: new_encoder(LIVE_ENCODER)?,
             meter: LevelMeter::new(),
-            tones: LegTones::new(),
+            tones: LegTones::new()?,
             sender: Sender::new(),
             pcm: SILENT_FRAME,
             sounding: false,
@@ -121,6 +123,8 @@ impl Leg {
                 is_speech: false,
                 change: None,
             },
+            played_timestamp: None,
+            newest_timestamp: None,
             garbage: 0,
             wrong_duration: 0,
             decode_errors: 0,
@@ -137,11 +141,13 @@ impl Leg {
         // A reset cannot fail on a valid encoder; a stale state would only colour one frame.
         let _ = self.encoder.reset_state();
         self.meter = LevelMeter::new();
-        self.tones.reset();
+        self.tones.reset(config.telephone_event_clock);
         self.sender.restart(config);
         self.pcm = SILENT_FRAME;
         self.sounding = false;
         self.forward_len = 0;
+        self.played_timestamp = None;
+        self.newest_timestamp = None;
         self.garbage = 0;
         self.wrong_duration = 0;
         self.decode_errors = 0;
@@ -170,6 +176,12 @@ impl Leg {
         match check_payload(payload) {
             PayloadCheck::Frame => {
                 self.jitter.insert(sequence, timestamp, payload, arrival_ms);
+                let newer = self
+                    .newest_timestamp
+                    .is_none_or(|n| (timestamp.wrapping_sub(n) as i32) > 0);
+                if newer {
+                    self.newest_timestamp = Some(timestamp);
+                }
             }
             PayloadCheck::Garbage => self.garbage += 1,
             PayloadCheck::WrongDuration => self.wrong_duration += 1,
@@ -179,8 +191,10 @@ impl Leg {
     /// Produces this tick's received frame into `pcm`.
     pub(crate) fn play_out(&mut self) {
         self.forward_len = 0;
+        self.played_timestamp = None;
         match self.jitter.pop() {
-            Playout::Packet(payload) => {
+            Playout::Packet { payload, timestamp } => {
+                self.played_timestamp = Some(timestamp);
                 self.forward[..payload.len()].copy_from_slice(payload);
                 self.forward_len = payload.len();
                 if self.decoder.decode(payload, &mut self.pcm).is_err() {
@@ -189,7 +203,8 @@ impl Leg {
                 }
                 self.sounding = true;
             }
-            Playout::Fec(next) => {
+            Playout::Fec { next, timestamp } => {
+                self.played_timestamp = Some(timestamp);
                 self.decoder.recover(next, &mut self.pcm);
                 self.sounding = true;
             }

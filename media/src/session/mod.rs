@@ -13,11 +13,13 @@ mod live;
 mod tick;
 mod tones;
 
+pub use crate::dtmf::ToneSource;
 pub use config::{LegConfig, LegId, RecordRejected, SessionConfig, SessionError};
-pub use event::{Event, LegStats, OutgoingPacket, Output, ToneSource};
+pub use event::{Event, LegStats, OutgoingPacket, Output};
 pub use live::LIVE_CAPACITY;
 
 use crate::codec::opus::encode_frame;
+use crate::dtmf::telephone_event::{EventPacket, TelephoneEventReceiver};
 use crate::frame::{Frame, MAX_PAYLOAD, SILENT_FRAME};
 use crate::mixer::MixBus;
 use crate::prompt::playback::Playback;
@@ -112,6 +114,7 @@ impl MediaSession {
 
     /// Adds a leg in a free slot.
     pub fn add_leg(&mut self, config: LegConfig) -> Result<LegId, SessionError> {
+        TelephoneEventReceiver::new(config.telephone_event_clock)?;
         let Some(index) = self.legs.iter().position(|l| !l.active) else {
             return Err(SessionError::LegsFull {
                 max: self.config.max_legs,
@@ -306,9 +309,11 @@ impl MediaSession {
     }
 
     /// Pushes one received RFC 4733 telephone-event payload of `leg`. Allocation-free.
+    /// Invalid payloads are counted as garbage.
     pub fn push_telephone_event(
         &mut self,
         leg: LegId,
+        sequence: u16,
         timestamp: u32,
         marker: bool,
         payload: &[u8],
@@ -318,9 +323,18 @@ impl MediaSession {
         let leg_state = &mut self.legs[index];
         leg_state.telephone_events += 1;
         let mut presses = tick::PressSink::default();
-        leg_state
+        let packet = EventPacket {
+            timestamp,
+            sequence,
+            marker,
+            payload,
+        };
+        if !leg_state
             .tones
-            .on_telephone_event(payload, timestamp, marker, &mut |p| presses.push(p));
+            .on_telephone_event(&packet, &mut |p| presses.push(p))
+        {
+            leg_state.garbage += 1;
+        }
         self.handle_presses(index, &presses);
         Ok(())
     }

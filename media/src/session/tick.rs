@@ -59,7 +59,10 @@ impl MediaSession {
         let leg = &mut self.legs[i];
         leg.play_out();
         let mut presses = PressSink::default();
-        leg.tones.on_audio(&leg.pcm, &mut |p| presses.push(p));
+        leg.tones
+            .on_audio(&leg.pcm, leg.played_timestamp, &mut |p| presses.push(p));
+        leg.tones
+            .expire(leg.newest_timestamp, &mut |p| presses.push(p));
         leg.level = leg.meter.update(&leg.pcm);
         let level = leg.level;
         let floor = leg.meter.noise_floor_dbfs();
