@@ -189,7 +189,7 @@ fn a_recording_after_the_beep_ends_on_max_silence_with_the_speech_in_the_clip() 
             call.leg,
             RecordId(9),
             settings,
-            &[beep.clone()],
+            std::slice::from_ref(&beep),
             ClipBuffer::with_capacity(Duration::from_secs(30)),
         )
         .unwrap();
@@ -416,11 +416,11 @@ fn prompts_play_in_order_from_the_next_tick_loop_and_stop() {
 
     // Looping goes round until stopped; replacing it reports the old one cancelled.
     call.session
-        .play(PlaybackId(2), &[beep.clone()], true)
+        .play(PlaybackId(2), std::slice::from_ref(&beep), true)
         .unwrap();
     call.send(&silence(20 * beep.frames() * 3));
     call.session
-        .play(PlaybackId(3), &[speech.clone()], false)
+        .play(PlaybackId(3), std::slice::from_ref(&speech), false)
         .unwrap();
     call.send(&silence(100));
     assert_eq!(call.session.stop_playback(), Some(PlaybackId(3)));

@@ -97,7 +97,7 @@ fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// Finds and reads the `fmt ` chunk.
+/// Finds and reads the `fmt ` chunk, and checks that a whole `data` chunk follows it.
 fn read_fmt(bytes: &[u8]) -> Result<FmtChunk, WavError> {
     if bytes.len() < 12 {
         return Err(malformed(format!(
@@ -110,6 +110,7 @@ fn read_fmt(bytes: &[u8]) -> Result<FmtChunk, WavError> {
             "the file does not start with a RIFF header of form type WAVE",
         ));
     }
+    let mut fmt = None;
     let mut at = 12;
     while at + 8 <= bytes.len() {
         let id = &bytes[at..at + 4];
@@ -122,22 +123,35 @@ fn read_fmt(bytes: &[u8]) -> Result<FmtChunk, WavError> {
                 )));
             }
             let mut tag = le16(bytes, body);
-            let bits = le16(bytes, body + 14);
             if tag == 0xfffe && len >= 40 && body + 26 <= bytes.len() {
                 // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
                 tag = le16(bytes, body + 24);
             }
-            return Ok(FmtChunk {
+            fmt = Some(FmtChunk {
                 tag,
                 channels: le16(bytes, body + 2),
                 rate: le32(bytes, body + 4),
-                bits,
+                bits: le16(bytes, body + 14),
             });
+        } else if id == b"data" {
+            let Some(fmt) = fmt else {
+                return Err(malformed("the data chunk comes before the fmt chunk"));
+            };
+            let present = bytes.len() - body;
+            if len > present {
+                return Err(malformed(format!(
+                    "the data chunk declares {len} bytes but only {present} follow (truncated file)"
+                )));
+            }
+            return Ok(fmt);
         }
         // Chunks are padded to an even length.
         at = body.saturating_add(len).saturating_add(len & 1);
     }
-    Err(malformed("no fmt chunk before the end of the file"))
+    Err(malformed(match fmt {
+        None => "no fmt chunk before the end of the file",
+        Some(_) => "no data chunk before the end of the file",
+    }))
 }
 
 fn check_fmt(fmt: &FmtChunk) -> Result<bool, WavError> {
