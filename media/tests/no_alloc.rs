@@ -61,6 +61,9 @@ fn armed<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// A telephone-event packet: sequence, timestamp, marker, payload.
+type EventPacket = (u16, u32, bool, [u8; 4]);
+
 #[derive(Default)]
 struct Seen {
     packets: u64,
@@ -121,7 +124,7 @@ fn a_long_run_of_play_record_mix_and_detect_allocates_nothing() {
         .map(|p| net.carry(p))
         .collect();
     // Telephone events for key 9 every 10 s, on the audio clock.
-    let mut events: Vec<Vec<(u16, u32, bool, [u8; 4])>> = vec![Vec::new(); TICKS];
+    let mut events: Vec<Vec<EventPacket>> = vec![Vec::new(); TICKS];
     for start in (250..TICKS - 20).step_by(500) {
         let plan = KeyPressPlan {
             digit: Digit::D9,
