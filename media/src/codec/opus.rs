@@ -9,9 +9,21 @@ use crate::frame::{
 };
 use opus::{Application, Bandwidth, Bitrate, Channels, Signal};
 
+/// Which of libopus' coding modes an encoder is locked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderMode {
+    /// `OPUS_APPLICATION_VOIP`: SILK, the best quality per bit for speech, with in-band FEC.
+    Voice,
+    /// `OPUS_APPLICATION_RESTRICTED_LOWDELAY`: CELT only, about 2.5× cheaper to encode than SILK
+    /// at low complexity and 4 ms less algorithmic delay; no FEC.
+    LowDelay,
+}
+
 /// The pinned settings of an Opus encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderSettings {
+    /// The coding mode.
+    pub mode: EncoderMode,
     /// libopus complexity, 0 (cheapest) to 10 (best).
     pub complexity: i32,
     /// Target bitrate in bit/s.
@@ -23,19 +35,23 @@ pub struct EncoderSettings {
 /// VoIP application, voice signal, wideband, 24 kbit/s constrained VBR, complexity 10, in-band
 /// FEC on (tuned for 5 % loss) so a receiver can rebuild a lost prompt packet from the next one.
 pub const PROMPT_ENCODER: EncoderSettings = EncoderSettings {
+    mode: EncoderMode::Voice,
     complexity: 10,
     bitrate: 24_000,
 };
 
 /// Live audio (mixes, generated speech): encoded every 20 ms per distinct mix, so it must be cheap.
 ///
-/// Same settings as [`PROMPT_ENCODER`] except complexity 1: libopus' cost roughly quadruples from
-/// complexity 0 to 10 and the live-encode budget is 50 µs per frame. FEC stays requested, but
-/// libopus 1.5 only codes it from complexity 8 up (measured: no LBRR at 0–7, 43 of 50 voice frames
-/// at 8–10), so live packets carry none.
+/// CELT only (restricted low delay), voice signal, wideband, 32 kbit/s, complexity 0. Measured in
+/// one run against a libopus decode to 16 kHz: SILK (VoIP) at complexity 0 costs 3.5–3.8× the
+/// decode, CELT at complexity 0 1.5×, which is what keeps decode + encode inside the 50 µs
+/// live-encode budget. CELT needs the extra 8 kbit/s to match SILK's speech quality at 24. (SILK
+/// would not carry FEC here anyway: libopus 1.5 codes LBRR only from complexity 8 up — measured:
+/// none at 0–7, 43 of 50 voice frames at 8–10.)
 pub const LIVE_ENCODER: EncoderSettings = EncoderSettings {
-    complexity: 1,
-    bitrate: 24_000,
+    mode: EncoderMode::LowDelay,
+    complexity: 0,
+    bitrate: 32_000,
 };
 
 /// The packet loss the encoders plan their in-band FEC for, in percent.
@@ -58,8 +74,12 @@ fn ctx(what: &'static str) -> impl FnOnce(opus::Error) -> CodecError {
 
 /// A 16 kHz mono encoder with Switchboard's pinned settings (see [`EncoderSettings`]).
 pub fn new_encoder(settings: EncoderSettings) -> Result<opus::Encoder, CodecError> {
-    let mut enc = opus::Encoder::new(SAMPLE_RATE, Channels::Mono, Application::Voip)
-        .map_err(ctx("encoder create (16 kHz mono VoIP)"))?;
+    let application = match settings.mode {
+        EncoderMode::Voice => Application::Voip,
+        EncoderMode::LowDelay => Application::LowDelay,
+    };
+    let mut enc = opus::Encoder::new(SAMPLE_RATE, Channels::Mono, application)
+        .map_err(ctx("encoder create (16 kHz mono)"))?;
     enc.set_signal(Signal::Voice)
         .map_err(ctx("set signal voice"))?;
     enc.set_bandwidth(Bandwidth::Wideband)

@@ -5,13 +5,14 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_media::codec::opus::{EncoderSettings, encode_frame, new_encoder};
+use switchboard_media::codec::opus::{EncoderMode, EncoderSettings, encode_frame, new_encoder};
 use switchboard_media::frame::{FRAME_SAMPLES, Frame, MAX_PAYLOAD, RTP_TICKS_PER_FRAME};
 use switchboard_media::prompt::{Prompt, PromptCache};
 use switchboard_media::session::{Event, LegId, MediaSession, Output};
 
 /// What a browser sends: voice at 24 kbit/s with in-band FEC (complexity 10 codes it).
 pub const BROWSER: EncoderSettings = EncoderSettings {
+    mode: EncoderMode::Voice,
     complexity: 10,
     bitrate: 24_000,
 };
