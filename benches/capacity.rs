@@ -43,7 +43,7 @@ fn main() {
                 let mut session = MediaSession::new(SessionConfig::default()).unwrap();
                 let leg = session.add_leg(LegConfig::default()).unwrap();
                 session
-                    .play(PlaybackId(k as u64), &[fx.prompt.clone()], true)
+                    .play(PlaybackId(k as u64), std::slice::from_ref(&fx.prompt), true)
                     .unwrap();
                 Call { session, leg }
             })
