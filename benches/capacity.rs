@@ -21,6 +21,15 @@ struct Call {
     leg: LegId,
 }
 
+/// This thread's (time on a CPU, time waiting for one) in ns, from Linux's schedstat: the CPU time
+/// is the cost of the work whatever else the machine runs; the wait is how long other processes
+/// kept the worker off a core (what makes ticks late on a shared machine).
+fn schedstat() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut f = s.split_whitespace().map(|v| v.parse::<u64>().ok());
+    Some((f.next()??, f.next()??))
+}
+
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     std::env::var(name)
         .ok()
@@ -34,8 +43,10 @@ fn main() {
     let ticks = env_list("CAPACITY_TICKS", &[1000])[0];
     let sizes = env_list("CAPACITY_N", &[10, 100, 300, 600, 1000]);
     println!("capacity: {ticks} ticks of 20 ms per N, listen + cached prompt, one thread");
-    println!("\n| sessions | p50 tick | p99 tick | max tick | late ticks | µs per call-frame |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "\n| sessions | p50 tick | p99 tick | max tick | late ticks | wall µs per call-frame | CPU µs per call-frame | waiting for a CPU |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut first_cost = None;
     for &n in &sizes {
         let mut calls: Vec<Call> = (0..n)
@@ -48,6 +59,7 @@ fn main() {
                 Call { session, leg }
             })
             .collect();
+        let sched_before = schedstat();
         let start = Instant::now();
         let mut stream = Stream::new(start);
         let mut times = Vec::with_capacity(ticks);
@@ -79,25 +91,36 @@ fn main() {
                 late += 1;
             }
         }
+        let elapsed = start.elapsed();
+        let (cpu, wait) = match (sched_before, schedstat()) {
+            (Some(a), Some(b)) => (Some(b.0 - a.0), Some(b.1 - a.1)),
+            _ => (None, None),
+        };
         times.sort();
         let pct = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
         let per_call = busy.as_secs_f64() * 1e6 / (ticks * n) as f64;
-        first_cost.get_or_insert(per_call);
+        let cpu_per_call = cpu.map(|c| c as f64 / 1e3 / (ticks * n) as f64);
+        first_cost.get_or_insert(cpu_per_call.unwrap_or(per_call));
         println!(
-            "| {n} | {:.2} ms | {:.2} ms | {:.2} ms | {late} ({:.2} %) | {per_call:.2} |",
+            "| {n} | {:.2} ms | {:.2} ms | {:.2} ms | {late} ({:.2} %) | {per_call:.2} | {} | {} |",
             pct(0.5).as_secs_f64() * 1e3,
             pct(0.99).as_secs_f64() * 1e3,
             times.last().unwrap().as_secs_f64() * 1e3,
             100.0 * late as f64 / ticks as f64,
+            cpu_per_call.map_or("n/a".into(), |c| format!("{c:.2}")),
+            wait.map_or("n/a".into(), |w| format!(
+                "{:.1} % of the run",
+                100.0 * w as f64 / elapsed.as_nanos() as f64
+            )),
         );
         drop(calls);
         if n == *sizes.last().unwrap()
             && let Some(first) = first_cost
         {
             println!(
-                "\ncost per call-frame at {n} sessions / at {} sessions: {:.2}×",
+                "\nCPU cost per call-frame at {n} sessions / at {} sessions: {:.2}×",
                 sizes[0],
-                per_call / first
+                cpu_per_call.unwrap_or(per_call) / first
             );
         }
     }

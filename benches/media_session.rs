@@ -204,9 +204,103 @@ fn median_ns(bench: &str) -> Option<f64> {
     json["median"]["point_estimate"].as_f64()
 }
 
+/// Frames per timed block of the paired measurement.
+const BLOCK: usize = 200;
+/// Blocks per path (each block times the bare decode and the path back to back).
+const BLOCKS: usize = 150;
+
+/// The ratio of `path` to a bare decode, measured in alternating blocks so both see the same load
+/// (these machines are shared: criterion's medians of two benches run minutes apart can disagree by
+/// more than the difference being measured). Returns (median ratio, median µs of the path, median µs
+/// of the decode).
+fn paired(fx: &Fixture, mut path: impl FnMut()) -> (f64, f64, f64) {
+    let mut dec = opus::Decoder::new(16_000, opus::Channels::Mono).unwrap();
+    let mut out = [0i16; FRAME_SAMPLES];
+    let mut n = 0;
+    let mut decode_block = || {
+        let t = Instant::now();
+        for _ in 0..BLOCK {
+            n = (n + 1) % fx.packets.len();
+            black_box(dec.decode(&fx.packets[n], &mut out, false).unwrap());
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let mut path_block = || {
+        let t = Instant::now();
+        for _ in 0..BLOCK {
+            path();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let (mut ratios, mut paths, mut decodes) = (Vec::new(), Vec::new(), Vec::new());
+    for b in 0..BLOCKS {
+        let (d, p) = if b % 2 == 0 {
+            let d = decode_block();
+            (d, path_block())
+        } else {
+            let p = path_block();
+            (decode_block(), p)
+        };
+        ratios.push(p / d);
+        paths.push(p * 1e6 / BLOCK as f64);
+        decodes.push(d * 1e6 / BLOCK as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (
+        median(&mut ratios),
+        median(&mut paths),
+        median(&mut decodes),
+    )
+}
+
+/// The paired ratios of every session path.
+fn paired_table(fx: &Fixture) {
+    println!(
+        "\npaired with a bare libopus decode ({BLOCKS} alternating blocks of {BLOCK} frames):"
+    );
+    println!("| path (per call-frame) | median | bare decode, same blocks | ratio |");
+    println!("|---|---|---|---|");
+    let prompt = fx.prompt.clone();
+    let mut rows: Vec<(&str, Box<dyn FnMut() + '_>)> = Vec::new();
+    let mut listen = OneLeg::new(|_, _| {});
+    rows.push(("listen", Box::new(move || listen.frame(fx))));
+    let mut rec = OneLeg::new(long_record);
+    rows.push(("listen_record", Box::new(move || rec.frame(fx))));
+    let p1 = prompt.clone();
+    let mut cached = OneLeg::new(move |s, _| s.play(PlaybackId(1), &[p1], true).unwrap());
+    rows.push(("listen_cached_prompt", Box::new(move || cached.frame(fx))));
+    let p2 = prompt.clone();
+    let mut ivr = OneLeg::new(move |s, leg| {
+        long_record(s, leg);
+        s.play(PlaybackId(1), &[p2], true).unwrap();
+    });
+    rows.push((
+        "listen_record_cached_prompt",
+        Box::new(move || ivr.frame(fx)),
+    ));
+    let mut live = OneLeg::new(|_, _| {});
+    let mut k = 0;
+    rows.push((
+        "listen_live_encode",
+        Box::new(move || {
+            k = (k + 1) % fx.pcm.len();
+            live.session.push_bot_pcm(&fx.pcm[k]);
+            live.frame(fx)
+        }),
+    ));
+    for (name, mut f) in rows {
+        let (ratio, path_us, decode_us) = paired(fx, &mut f);
+        println!("| {name} | {path_us:.2} µs | {decode_us:.2} µs | {ratio:.2} |");
+    }
+}
+
 fn main() {
     media();
     Criterion::default().configure_from_args().final_summary();
+    paired_table(&Fixture::load());
     let Some(base) = median_ns("bare_libopus_decode_16k") else {
         return;
     };
