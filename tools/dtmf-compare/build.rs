@@ -8,7 +8,10 @@ fn main() {
         Ok(_) => println!("cargo::rustc-cfg=spandsp"),
         Err(err) => println!(
             "cargo::warning=spandsp not found ({}); dtmf-compare builds without it. Install libspandsp-dev.",
-            err.to_string().lines().next().unwrap_or("pkg-config failed")
+            err.to_string()
+                .lines()
+                .next()
+                .unwrap_or("pkg-config failed")
         ),
     }
 }

@@ -146,7 +146,11 @@ mod tests {
         let mut out = Vec::new();
         d.push(&input, &mut out);
         d.finish(&mut out);
-        let peak = out[500..7500].iter().map(|s| s.unsigned_abs()).max().unwrap();
+        let peak = out[500..7500]
+            .iter()
+            .map(|s| s.unsigned_abs())
+            .max()
+            .unwrap();
         assert!(peak < 100, "6 kHz leaked through at peak {peak}");
     }
 }

@@ -77,7 +77,10 @@ unsafe extern "C" fn on_tone_report(
     } else {
         // spandsp reports the key's ASCII character; anything else is dropped, never panicked
         // on (a panic must not unwind into C).
-        match u8::try_from(code).ok().and_then(|c| Digit::from_char(char::from(c))) {
+        match u8::try_from(code)
+            .ok()
+            .and_then(|c| Digit::from_char(char::from(c)))
+        {
             Some(digit) => ToneChange::Started {
                 digit,
                 level_dbm0: level,
