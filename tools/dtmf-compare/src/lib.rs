@@ -9,5 +9,6 @@
 
 pub mod decimate;
 pub mod spandsp;
+pub mod workload;
 
 pub use spandsp::{SPANDSP_BLOCK, SpandspDtmfRx, SpandspMissing, ToneChange};
