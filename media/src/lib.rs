@@ -7,4 +7,5 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod codec;
 pub mod dtmf;

@@ -115,41 +115,36 @@ impl WindowAnalyzer {
 
     /// Judges the window made of the sub-blocks `s0`, `s1`, `s2` (oldest first): `Some` when it
     /// passes every test except perhaps the energy share (see [`Self::is_hit`]).
-    #[inline]
-    pub(crate) fn judge(
+    #[inline(always)]
+    pub(crate) fn judge<const FUSED: bool>(
         &self,
         s0: &SubBlockSpectrum,
         s1: &SubBlockSpectrum,
         s2: &SubBlockSpectrum,
     ) -> Option<WindowHit> {
-        let energy = s0.energy + s1.energy + s2.energy;
+        let lanes: [f32; 8] = std::array::from_fn(|i| s0.energy[i] + s1.energy[i] + s2.energy[i]);
+        let energy = lanes.iter().sum::<f32>();
         if energy < self.min_window_energy {
             return None;
         }
-        // Y = X0 + r·X1 + r²·X2 = X0 + r·(X1 + r·X2), for all bins at once.
-        let mut power = [0.0f32; BINS];
-        let mut tail_re = [0.0f32; BINS];
-        let mut tail_im = [0.0f32; BINS];
-        for b in 0..BINS {
-            let (rr, ri) = (self.rot_re[b], self.rot_im[b]);
-            // tail = X1 + r·X2: the last two sub-blocks in the phase of the middle one.
-            let tr = s1.re[b] + rr * s2.re[b] - ri * s2.im[b];
-            let ti = s1.im[b] + rr * s2.im[b] + ri * s2.re[b];
-            let yr = s0.re[b] + rr * tr - ri * ti;
-            let yi = s0.im[b] + rr * ti + ri * tr;
-            tail_re[b] = tr;
-            tail_im[b] = ti;
-            power[b] = yr * yr + yi * yi;
-        }
-        let (row, low_second) = strongest(&power[..4]);
-        let (col, high_second) = strongest(&power[4..]);
+        // Y = X0 + r·X1 + r²·X2 = X0 + r·(X1 + r·X2), for all bins at once; each step is one
+        // whole-array expression so it compiles to vector operations.
+        let (rr, ri) = (&self.rot_re, &self.rot_im);
+        // tail = X1 + r·X2: the last two sub-blocks in the phase of the middle one.
+        let tail_re: [f32; BINS] =
+            std::array::from_fn(|b| s1.re[b] + rr[b] * s2.re[b] - ri[b] * s2.im[b]);
+        let tail_im: [f32; BINS] =
+            std::array::from_fn(|b| s1.im[b] + rr[b] * s2.im[b] + ri[b] * s2.re[b]);
+        let yr: [f32; BINS] =
+            std::array::from_fn(|b| s0.re[b] + rr[b] * tail_re[b] - ri[b] * tail_im[b]);
+        let yi: [f32; BINS] =
+            std::array::from_fn(|b| s0.im[b] + rr[b] * tail_im[b] + ri[b] * tail_re[b]);
+        let power: [f32; BINS] = std::array::from_fn(|b| yr[b] * yr[b] + yi[b] * yi[b]);
+        let row = clear_winner(&power[..4], self.group_margin)?;
+        let col = clear_winner(&power[4..], self.group_margin)?;
         let (lo, hi) = (row, 4 + col);
-        if power[lo] < self.group_margin * low_second || power[hi] < self.group_margin * high_second
-        {
-            return None;
-        }
-        let low_seen = self.tone_power(lo, [s0, s1, s2], tail_re[lo], tail_im[lo])?;
-        let high_seen = self.tone_power(hi, [s0, s1, s2], tail_re[hi], tail_im[hi])?;
+        let low_seen = self.tone_power::<FUSED>(lo, [s0, s1, s2], tail_re[lo], tail_im[lo])?;
+        let high_seen = self.tone_power::<FUSED>(hi, [s0, s1, s2], tail_re[hi], tail_im[hi])?;
         // The share compares like with like (both after the decimator); level and twist are of
         // the tones as they arrived.
         let share = (low_seen + high_seen) * WINDOW as f32 / energy;
@@ -174,8 +169,8 @@ impl WindowAnalyzer {
 
     /// Measures bin `b`'s tone: checks its frequency and returns its power (mean square) with the
     /// frequency offset taken out, or `None` when it is too far off.
-    #[inline]
-    fn tone_power(
+    #[inline(always)]
+    fn tone_power<const FUSED: bool>(
         &self,
         b: usize,
         s: [&SubBlockSpectrum; 3],
@@ -217,20 +212,28 @@ impl WindowAnalyzer {
     }
 }
 
-/// Index of the largest of four powers, and the largest of the other three.
-#[inline]
-fn strongest(p: &[f32]) -> (usize, f32) {
-    let mut best = 0;
-    for i in 1..4 {
-        if p[i] > p[best] {
-            best = i;
-        }
-    }
-    let mut second = 0.0f32;
+/// The loudest of a group's four bins, if it beats each of the other three by `margin` (a power
+/// ratio ≥ 1). Branch-free: every bin within the margin of the loudest sets a bit, and only a lone
+/// bit is a winner.
+#[inline(always)]
+fn clear_winner(p: &[f32], margin: f32) -> Option<usize> {
+    let loudest = p[0].max(p[1]).max(p[2].max(p[3]));
+    let mut close = 0u32;
     for (i, &v) in p.iter().enumerate().take(4) {
-        if i != best {
-            second = second.max(v);
-        }
+        close |= u32::from(v * margin >= loudest) << i;
     }
-    (best, second)
+    (close.count_ones() == 1).then(|| close.trailing_zeros() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_winner_must_beat_every_other_bin_by_the_margin() {
+        assert_eq!(clear_winner(&[1.0, 10.0, 2.0, 0.5], 4.0), Some(1));
+        assert_eq!(clear_winner(&[1.0, 10.0, 3.0, 0.5], 4.0), None);
+        assert_eq!(clear_winner(&[0.0, 0.0, 0.0, 0.0], 4.0), None);
+        assert_eq!(clear_winner(&[0.0, 0.0, 0.0, 7.0], 1.0), Some(3));
+    }
 }

@@ -3,13 +3,17 @@
 //! Written here rather than taken from a crate because it is the detector's whole per-sample cost.
 //! A Goertzel filter needs the previous two outputs for every sample, so its speed is bounded by
 //! the latency of that recurrence. A block correlation with precomputed cosine and sine tables
-//! has no recurrence: the eight bins sit in the eight lanes of one vector, each sample is
-//! broadcast and multiplied into two accumulators, and four independent accumulator sets keep the
-//! multiply-add units busy. On x86-64 the same code is compiled a second time with AVX2 and FMA
-//! and chosen at run time, once, when the detector is built.
+//! has no recurrence: the eight cosines and eight sines sit in the sixteen lanes of one table row
+//! (one AVX-512 vector, two AVX2 vectors), each sample is broadcast and multiply-added into one
+//! accumulator row, and four independent accumulator rows keep the multiply-add units busy. The
+//! same code is compiled for AVX-512, for AVX2 + FMA and for the baseline, and the best one the
+//! CPU has is chosen once, when the detector is built. All numeric work of a sub-block (the
+//! 16 kHz decimator, the correlation, the window judgement) runs inside that one compiled
+//! function.
 
 use std::sync::OnceLock;
 
+use super::analysis::{WindowAnalyzer, WindowHit};
 use super::digit::{HIGH_GROUP_HZ, LOW_GROUP_HZ};
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK};
 
@@ -24,12 +28,14 @@ pub(crate) fn bin_frequencies() -> [f32; BINS] {
     f
 }
 
-/// `cos(ω·m)` and `−sin(ω·m)` for every bin and every sample of a sub-block, laid out so that one
-/// row is one vector of eight lanes.
+/// Lanes of a table row: eight cosines then eight negated sines.
+const LANES: usize = 2 * BINS;
+
+/// `cos(ω·m)` and `−sin(ω·m)` for every bin and every sample of a sub-block, one row per sample.
 #[derive(Debug)]
+#[repr(align(64))]
 pub(crate) struct Tables {
-    cos: [[f32; BINS]; SUB_BLOCK],
-    neg_sin: [[f32; BINS]; SUB_BLOCK],
+    rows: [[f32; LANES]; SUB_BLOCK],
 }
 
 /// One table for every detector in the process: many channels share the same 2 KiB in cache.
@@ -41,15 +47,14 @@ impl Tables {
         TABLES.get_or_init(|| {
             let freqs = bin_frequencies();
             let mut t = Tables {
-                cos: [[0.0; BINS]; SUB_BLOCK],
-                neg_sin: [[0.0; BINS]; SUB_BLOCK],
+                rows: [[0.0; LANES]; SUB_BLOCK],
             };
-            for m in 0..SUB_BLOCK {
+            for (m, row) in t.rows.iter_mut().enumerate() {
                 for (b, &f) in freqs.iter().enumerate() {
                     let phase =
                         std::f64::consts::TAU * f64::from(f) / f64::from(ANALYSIS_RATE) * m as f64;
-                    t.cos[m][b] = phase.cos() as f32;
-                    t.neg_sin[m][b] = -phase.sin() as f32;
+                    row[b] = phase.cos() as f32;
+                    row[BINS + b] = -phase.sin() as f32;
                 }
             }
             t
@@ -58,22 +63,34 @@ impl Tables {
 }
 
 /// The correlation of one sub-block: `X[b] = Σ x[m]·e^{−jω_b m}` with the phase reference at the
-/// sub-block's first sample, and the sub-block's energy `Σ x[m]²`.
+/// sub-block's first sample, and the sub-block's energy `Σ x[m]²` as eight partial sums (summed
+/// once per window, so this stays one vector).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct SubBlockSpectrum {
     pub re: [f32; BINS],
     pub im: [f32; BINS],
-    pub energy: f32,
+    pub energy: [f32; 8],
 }
+
+/// The last three sub-blocks' spectra.
+pub(crate) type Ring = [SubBlockSpectrum; 3];
+
+/// Input samples kept from the previous sub-block for the 16 kHz decimator.
+pub(crate) const HISTORY: usize = 2;
+/// Input staging buffer: the decimator's history and up to one sub-block at 16 kHz.
+pub(crate) type Stage = [f32; HISTORY + 2 * SUB_BLOCK];
 
 /// Which compiled version of the kernel this machine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kernel {
-    /// The baseline instruction set of the target.
+    /// The baseline instruction set of the target, without fused multiply-add.
     Portable,
     /// x86-64 with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     Avx2Fma,
+    /// x86-64 with AVX-512F: one table row is one vector.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Kernel {
@@ -81,65 +98,154 @@ impl Kernel {
     pub(crate) fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("fma") {
+                return Kernel::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
                 return Kernel::Avx2Fma;
             }
         }
         Kernel::Portable
     }
 
-    /// Correlates `x` with every bin.
+    /// Every kernel this CPU can run, for tests that compare them.
+    #[cfg(test)]
+    pub(crate) fn all_supported() -> Vec<Kernel> {
+        let mut all = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                all.push(Kernel::Avx2Fma);
+            }
+            if has!("avx512f") && has!("fma") {
+                all.push(Kernel::Avx512);
+            }
+        }
+        all
+    }
+
+    /// Correlates the sub-block held in `stage[HISTORY..]` (32 samples at 8 kHz, or 64 at 16 kHz
+    /// with `decimate`, first low-passed and decimated to 8 kHz) into `ring[slot]`, and judges
+    /// the window of the three sub-blocks in `ring` (oldest at `slot + 1`) when given an
+    /// analyzer.
     #[inline]
-    pub(crate) fn correlate(self, x: &[f32; SUB_BLOCK], tables: &Tables) -> SubBlockSpectrum {
+    pub(crate) fn sub_block(
+        self,
+        stage: &Stage,
+        decimate: bool,
+        ring: &mut Ring,
+        slot: usize,
+        analyzer: Option<&WindowAnalyzer>,
+    ) -> Option<WindowHit> {
         match self {
-            Kernel::Portable => correlate_body(x, tables),
+            Kernel::Portable => sub_block_body::<false>(stage, decimate, ring, slot, analyzer),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx2Fma` is only ever built by `detect`, after checking that this
-            // CPU has AVX2 and FMA.
-            Kernel::Avx2Fma => unsafe { correlate_avx2_fma(x, tables) },
+            // SAFETY: `Kernel::Avx2Fma` is only built by `detect` or `all_supported`, after
+            // checking that this CPU has AVX2 and FMA.
+            Kernel::Avx2Fma => unsafe { sub_block_avx2(stage, decimate, ring, slot, analyzer) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx512` is only built by `detect` or `all_supported`, after
+            // checking that this CPU has AVX-512F and FMA.
+            Kernel::Avx512 => unsafe { sub_block_avx512(stage, decimate, ring, slot, analyzer) },
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn correlate_avx2_fma(x: &[f32; SUB_BLOCK], tables: &Tables) -> SubBlockSpectrum {
-    correlate_body(x, tables)
+fn sub_block_avx2(
+    stage: &Stage,
+    decimate: bool,
+    ring: &mut Ring,
+    slot: usize,
+    analyzer: Option<&WindowAnalyzer>,
+) -> Option<WindowHit> {
+    sub_block_body::<true>(stage, decimate, ring, slot, analyzer)
 }
 
-/// The kernel, inlined into each compiled version so the compiler vectorises it for that
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn sub_block_avx512(
+    stage: &Stage,
+    decimate: bool,
+    ring: &mut Ring,
+    slot: usize,
+    analyzer: Option<&WindowAnalyzer>,
+) -> Option<WindowHit> {
+    sub_block_body::<true>(stage, decimate, ring, slot, analyzer)
+}
+
+/// `a·b + c`, fused where the instruction set has it (`f32::mul_add` without hardware FMA is a
+/// slow library call).
+#[inline(always)]
+pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Decimation (on 16 kHz input), correlation and window judgement of one sub-block.
+#[inline(always)]
+fn sub_block_body<const FUSED: bool>(
+    stage: &Stage,
+    decimate: bool,
+    ring: &mut Ring,
+    slot: usize,
+    analyzer: Option<&WindowAnalyzer>,
+) -> Option<WindowHit> {
+    let tables = Tables::shared();
+    if decimate {
+        // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8, the input history in front.
+        let mut x = [0.0f32; SUB_BLOCK];
+        for (k, y) in x.iter_mut().enumerate() {
+            let i = 2 * k;
+            *y = (stage[i] + 3.0 * (stage[i + 1] + stage[i + 2]) + stage[i + 3]) * 0.125;
+        }
+        correlate_body::<FUSED>(&x, tables, &mut ring[slot]);
+    } else {
+        let x: &[f32; SUB_BLOCK] = stage[HISTORY..HISTORY + SUB_BLOCK]
+            .try_into()
+            .expect("the stage holds a whole sub-block after its history");
+        correlate_body::<FUSED>(x, tables, &mut ring[slot]);
+    }
+    let analyzer = analyzer?;
+    analyzer.judge::<FUSED>(&ring[(slot + 1) % 3], &ring[(slot + 2) % 3], &ring[slot])
+}
+
+/// The correlation, inlined into each compiled version so the compiler vectorises it for that
 /// instruction set.
 #[inline(always)]
-fn correlate_body(x: &[f32; SUB_BLOCK], tables: &Tables) -> SubBlockSpectrum {
-    // Four independent accumulator sets: a single set would wait on the previous add every sample.
-    let mut re = [[0.0f32; BINS]; 4];
-    let mut im = [[0.0f32; BINS]; 4];
+fn correlate_body<const FUSED: bool>(
+    x: &[f32; SUB_BLOCK],
+    tables: &Tables,
+    out: &mut SubBlockSpectrum,
+) {
+    // Four independent accumulator rows: a single row would wait on the previous add every sample.
+    let mut acc = [[0.0f32; LANES]; 4];
     for m in (0..SUB_BLOCK).step_by(4) {
-        for u in 0..4 {
+        for (u, row) in acc.iter_mut().enumerate() {
             let s = x[m + u];
-            let c = &tables.cos[m + u];
-            let ns = &tables.neg_sin[m + u];
-            for b in 0..BINS {
-                re[u][b] += s * c[b];
-                im[u][b] += s * ns[b];
+            let t = &tables.rows[m + u];
+            for l in 0..LANES {
+                row[l] = madd::<FUSED>(s, t[l], row[l]);
             }
         }
     }
-    let mut out = SubBlockSpectrum::default();
     for b in 0..BINS {
-        out.re[b] = (re[0][b] + re[1][b]) + (re[2][b] + re[3][b]);
-        out.im[b] = (im[0][b] + im[1][b]) + (im[2][b] + im[3][b]);
+        out.re[b] = (acc[0][b] + acc[1][b]) + (acc[2][b] + acc[3][b]);
+        out.im[b] = (acc[0][BINS + b] + acc[1][BINS + b]) + (acc[2][BINS + b] + acc[3][BINS + b]);
     }
+    // Energy as eight lanes of partial sums: a reduction to one number here would be compiled
+    // to scalar code.
     let mut energy = [0.0f32; 8];
-    for chunk in x.chunks_exact(8) {
-        for (e, &s) in energy.iter_mut().zip(chunk) {
-            *e += s * s;
+    for c in 0..SUB_BLOCK / 8 {
+        for i in 0..8 {
+            let s = x[c * 8 + i];
+            // Plain multiply and add: LLVM keeps this loop a vector, the fused form it does not.
+            energy[i] += s * s;
         }
     }
-    out.energy = energy.iter().sum();
-    out
+    out.energy = energy;
 }
 
 #[cfg(test)]
@@ -149,38 +255,50 @@ mod tests {
     #[test]
     fn a_bin_frequency_sine_gives_half_its_amplitude_times_the_length() {
         let freqs = bin_frequencies();
-        let tables = Tables::shared();
         for (b, &f) in freqs.iter().enumerate() {
-            let mut x = [0.0f32; SUB_BLOCK];
-            for (m, s) in x.iter_mut().enumerate() {
-                *s = 1000.0 * (std::f32::consts::TAU * f / ANALYSIS_RATE * m as f32).cos();
+            let mut stage: Stage = [0.0; HISTORY + 2 * SUB_BLOCK];
+            for m in 0..SUB_BLOCK {
+                stage[HISTORY + m] =
+                    1000.0 * (std::f32::consts::TAU * f / ANALYSIS_RATE * m as f32).cos();
             }
-            for kernel in [Kernel::Portable, Kernel::detect()] {
-                let spec = kernel.correlate(&x, tables);
+            let energy: f32 = stage.iter().map(|s| s * s).sum();
+            for kernel in Kernel::all_supported() {
+                let mut ring = Ring::default();
+                kernel.sub_block(&stage, false, &mut ring, 0, None);
+                let spec = ring[0];
                 let magnitude = spec.re[b].hypot(spec.im[b]);
                 // A 32-sample block does not hold whole periods, so the negative-frequency image
                 // leaks a little: allow 10 %.
                 assert!(
                     (magnitude / (500.0 * 32.0) - 1.0).abs() < 0.1,
-                    "bin {b}: {magnitude}"
+                    "{kernel:?} bin {b}: {magnitude}"
                 );
-                let energy: f32 = x.iter().map(|s| s * s).sum();
-                assert!((spec.energy - energy).abs() < 1e-3 * energy);
+                assert!((spec.energy.iter().sum::<f32>() - energy).abs() < 1e-3 * energy);
             }
         }
     }
 
     #[test]
-    fn both_kernels_agree() {
-        let tables = Tables::shared();
-        let mut x = [0.0f32; SUB_BLOCK];
-        for (m, s) in x.iter_mut().enumerate() {
+    fn every_kernel_computes_the_same_spectrum() {
+        let mut stage: Stage = [0.0; HISTORY + 2 * SUB_BLOCK];
+        for (m, s) in stage.iter_mut().enumerate() {
             *s = ((m * 7919) % 2000) as f32 - 1000.0;
         }
-        let a = Kernel::Portable.correlate(&x, tables);
-        let b = Kernel::detect().correlate(&x, tables);
-        for i in 0..BINS {
-            assert!((a.re[i] - b.re[i]).abs() < 0.5 && (a.im[i] - b.im[i]).abs() < 0.5);
+        for decimate in [false, true] {
+            let mut reference = Ring::default();
+            Kernel::Portable.sub_block(&stage, decimate, &mut reference, 1, None);
+            for kernel in Kernel::all_supported() {
+                let mut ring = Ring::default();
+                kernel.sub_block(&stage, decimate, &mut ring, 1, None);
+                let (a, b) = (reference[1], ring[1]);
+                for i in 0..BINS {
+                    assert!(
+                        (a.re[i] - b.re[i]).abs() < 0.5 && (a.im[i] - b.im[i]).abs() < 0.5,
+                        "{kernel:?}"
+                    );
+                    assert!((a.energy[i] - b.energy[i]).abs() < 1.0, "{kernel:?}");
+                }
+            }
         }
     }
 }

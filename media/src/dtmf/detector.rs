@@ -10,7 +10,7 @@
 //! band. That keeps 16 kHz almost as cheap as 8 kHz. Timing is described in [`super::timing`].
 
 use super::analysis::{WindowAnalyzer, WindowHit};
-use super::correlator::{Kernel, SubBlockSpectrum, Tables};
+use super::correlator::{HISTORY, Kernel, Ring, Stage};
 use super::generator::power_to_dbm0;
 use super::timing::{SUB_BLOCK, WINDOW, WindowCounts};
 use super::{ConfigError, DetectorConfig, Digit};
@@ -63,19 +63,15 @@ pub struct ToneDetector {
     config: DetectorConfig,
     counts: WindowCounts,
     analyzer: WindowAnalyzer,
-    tables: &'static Tables,
     kernel: Kernel,
     /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
     decimation: u64,
-    /// Samples of the sub-block being filled, at 8 kHz.
-    block: [f32; SUB_BLOCK],
+    /// Input samples of the sub-block being filled, after the decimator's history.
+    stage: Stage,
+    /// Input samples in `stage` after the history.
     filled: usize,
-    /// Decimator state: the two input samples before the current pair, and an odd sample left
-    /// over from the previous call.
-    history: [f32; 2],
-    odd: Option<f32>,
     /// The last three sub-blocks, `ring[(next + i) % 3]` oldest first.
-    ring: [SubBlockSpectrum; 3],
+    ring: Ring,
     next: usize,
     /// Sub-blocks analysed so far.
     sub_blocks: u64,
@@ -169,14 +165,11 @@ impl ToneDetector {
             config,
             counts,
             analyzer,
-            tables: Tables::shared(),
             kernel: Kernel::detect(),
             decimation,
-            block: [0.0; SUB_BLOCK],
+            stage: [0.0; HISTORY + 2 * SUB_BLOCK],
             filled: 0,
-            history: [0.0; 2],
-            odd: None,
-            ring: [SubBlockSpectrum::default(); 3],
+            ring: Ring::default(),
             next: 0,
             sub_blocks: 0,
             input_samples: 0,
@@ -213,70 +206,26 @@ impl ToneDetector {
 
     /// Forgets all input, as if newly built with the same configuration.
     pub fn reset(&mut self) {
-        *self = ToneDetector {
-            config: self.config,
-            counts: self.counts,
-            analyzer: self.analyzer.clone(),
-            tables: self.tables,
-            kernel: self.kernel,
-            decimation: self.decimation,
-            block: [0.0; SUB_BLOCK],
-            filled: 0,
-            history: [0.0; 2],
-            odd: None,
-            ring: [SubBlockSpectrum::default(); 3],
-            next: 0,
-            sub_blocks: 0,
-            input_samples: 0,
-            candidate: None,
-            active: None,
-            stats: DetectorStats::default(),
-        };
+        // Building allocates nothing; the configuration was validated when `self` was built.
+        *self = ToneDetector::new(self.config).expect("configuration validated at construction");
     }
 
     /// Feeds 16-bit PCM at the configured rate, in chunks of any size; `on_event` is called for
     /// every tone start and end found, in order. Allocates nothing.
     pub fn push(&mut self, pcm: &[i16], mut on_event: impl FnMut(ToneEvent)) {
-        if self.decimation == 1 {
-            let mut rest = pcm;
-            while !rest.is_empty() {
-                let take = (SUB_BLOCK - self.filled).min(rest.len());
-                for (dst, &src) in self.block[self.filled..self.filled + take]
-                    .iter_mut()
-                    .zip(rest)
-                {
-                    *dst = f32::from(src);
-                }
-                self.filled += take;
-                self.input_samples += take as u64;
-                rest = &rest[take..];
-                if self.filled == SUB_BLOCK {
-                    self.analyse_block(&mut on_event);
-                }
+        let per_block = SUB_BLOCK * self.decimation as usize;
+        let mut rest = pcm;
+        while !rest.is_empty() {
+            let take = (per_block - self.filled).min(rest.len());
+            let at = HISTORY + self.filled;
+            for (dst, &src) in self.stage[at..at + take].iter_mut().zip(&rest[..take]) {
+                *dst = f32::from(src);
             }
-        } else {
-            let mut rest = pcm;
-            if let Some(first) = self.odd.take() {
-                match rest.split_first() {
-                    Some((&second, tail)) => {
-                        self.input_samples += 1;
-                        self.decimate_pair(first, f32::from(second), &mut on_event);
-                        rest = tail;
-                    }
-                    None => {
-                        self.odd = Some(first);
-                        return;
-                    }
-                }
-            }
-            let mut pairs = rest.chunks_exact(2);
-            for pair in &mut pairs {
-                self.input_samples += 2;
-                self.decimate_pair(f32::from(pair[0]), f32::from(pair[1]), &mut on_event);
-            }
-            if let [last] = pairs.remainder() {
-                self.input_samples += 1;
-                self.odd = Some(f32::from(*last));
+            self.filled += take;
+            self.input_samples += take as u64;
+            rest = &rest[take..];
+            if self.filled == per_block {
+                self.analyse_block(&mut on_event);
             }
         }
     }
@@ -292,30 +241,27 @@ impl ToneDetector {
         }
     }
 
-    /// One step of the `[1, 3, 3, 1]/8` decimator: `y[n] = (x[2n−2] + 3x[2n−1] + 3x[2n] + x[2n+1])/8`.
-    #[inline]
-    fn decimate_pair(&mut self, a: f32, b: f32, on_event: &mut impl FnMut(ToneEvent)) {
-        let y = (self.history[0] + 3.0 * (self.history[1] + a) + b) * 0.125;
-        self.history = [a, b];
-        self.block[self.filled] = y;
-        self.filled += 1;
-        if self.filled == SUB_BLOCK {
-            self.analyse_block(on_event);
-        }
-    }
-
     /// Correlates the full sub-block, judges the window it completes and updates the tone state.
     fn analyse_block(&mut self, on_event: &mut impl FnMut(ToneEvent)) {
         self.filled = 0;
-        self.ring[self.next] = self.kernel.correlate(&self.block, self.tables);
+        let decimate = self.decimation == 2;
+        let slot = self.next;
         self.next = (self.next + 1) % 3;
         self.sub_blocks += 1;
+        // The first two sub-blocks do not make a window yet.
+        let analyzer = (self.sub_blocks >= 3).then_some(&self.analyzer);
+        let verdict = self
+            .kernel
+            .sub_block(&self.stage, decimate, &mut self.ring, slot, analyzer);
+        if decimate {
+            // The decimator's next outputs need the last two input samples of this sub-block.
+            let end = HISTORY + 2 * SUB_BLOCK;
+            self.stage.copy_within(end - HISTORY..end, 0);
+        }
         if self.sub_blocks < 3 {
             return;
         }
         self.stats.windows += 1;
-        let [s0, s1, s2] = [0, 1, 2].map(|i| &self.ring[(self.next + i) % 3]);
-        let verdict = self.analyzer.judge(s0, s1, s2);
         // The window covers 8 kHz samples [end − W, end).
         let end = (self.sub_blocks * SUB_BLOCK as u64) as f32;
         match verdict {

@@ -17,6 +17,10 @@ use super::Digit;
 pub const DBM0_AMPLITUDE: f32 = 22_826.4;
 
 /// How far 0 dBm0 is below a full-scale sine, in dB (A-law convention; not π).
+#[allow(
+    clippy::approx_constant,
+    reason = "3.14 dB is the A-law convention, not π"
+)]
 const DBM0_BELOW_FULL_SCALE_DB: f32 = 3.14;
 
 /// The peak amplitude of a sine at `level_dbm0`, in 16-bit PCM units.

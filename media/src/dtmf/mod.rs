@@ -3,6 +3,7 @@
 
 mod analysis;
 mod config;
+pub mod conformance;
 mod correlator;
 mod detector;
 mod digit;

@@ -1,0 +1,3 @@
+//! Audio codecs of the media path that are not libopus.
+
+pub mod g711;
