@@ -4,14 +4,21 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(spandsp)");
     println!("cargo::rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo::rerun-if-env-changed=PKG_CONFIG_LIBDIR");
     match pkg_config::Config::new().probe("spandsp") {
         Ok(_) => println!("cargo::rustc-cfg=spandsp"),
-        Err(err) => println!(
-            "cargo::warning=spandsp not found ({}); dtmf-compare builds without it. Install libspandsp-dev.",
-            err.to_string()
+        Err(err) => {
+            let text = err.to_string();
+            let reason: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("pkg-config failed")
-        ),
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            println!(
+                "cargo::warning=spandsp not found by pkg-config, so dtmf-compare builds without it \
+                 (install libspandsp-dev): {}",
+                reason.join(" ")
+            );
+        }
     }
 }

@@ -8,7 +8,11 @@
 #![warn(missing_docs)]
 
 pub mod decimate;
+pub mod files;
+pub mod latency;
+pub mod receiver;
 pub mod spandsp;
 pub mod workload;
 
+pub use receiver::SpandspReceiver;
 pub use spandsp::{SPANDSP_BLOCK, SpandspDtmfRx, SpandspMissing, ToneChange};

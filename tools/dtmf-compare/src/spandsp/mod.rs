@@ -44,6 +44,7 @@ struct ChangeSink {
 }
 
 impl ChangeSink {
+    #[cfg_attr(not(spandsp), allow(dead_code))]
     fn push(&mut self, change: ToneChange) {
         if let Some(slot) = self.changes.get_mut(self.len) {
             *slot = Some(change);
