@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod dtmf;
+
+use dtmf::DtmfCommand;
+
 /// Switchboard: a self-hosted calling-bot platform speaking the Graph communications API.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about)]
@@ -19,14 +23,11 @@ enum Command {
     Dtmf(DtmfCommand),
 }
 
-#[derive(Debug, Subcommand)]
-enum DtmfCommand {}
-
 impl Cli {
     /// Runs the chosen subcommand and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
-            Command::Dtmf(command) => match command {},
+            Command::Dtmf(command) => command.run(),
         }
     }
 }

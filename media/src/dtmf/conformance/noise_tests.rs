@@ -25,7 +25,7 @@ pub(crate) fn signal_to_noise(rx: &mut dyn ReceiverUnderTest, options: &Options)
         for i in 0..bursts {
             // 50 ms on, 50 ms plus 0 … 31 samples off: every block alignment occurs.
             let len = 2 * on + (i * 13) % 32;
-            t.slot(len, 0, Some(Digit::D1), |b| {
+            t.slot(len, 0, Some(Digit::D1), i as i64, |b| {
                 b.tone(Digit::D1, &ToneShape::at_level(-4.0), on);
             });
         }
@@ -76,7 +76,7 @@ pub(crate) fn dial_tone(rx: &mut dyn ReceiverUnderTest, options: &Options) -> Ve
         let mut t = TrainBuilder::new(8000);
         let on = t.samples(50.0);
         for digit in ALL_DIGITS {
-            t.slot(2 * on, 0, Some(digit), |b| {
+            t.slot(2 * on, 0, Some(digit), 0, |b| {
                 b.tone(digit, &ToneShape::at_level(level), on);
             });
         }

@@ -13,6 +13,8 @@ pub(crate) struct Slot {
     pub onset: usize,
     /// The key the slot's tones are, if any.
     pub digit: Option<Digit>,
+    /// The value the test sweeps (a duration in samples, an offset in tenths of a percent, …).
+    pub param: i64,
 }
 
 /// A long test signal made of slots.
@@ -31,10 +33,13 @@ pub(crate) struct TrainBuilder {
 }
 
 impl TrainBuilder {
-    /// An empty train at `rate` Hz.
+    /// A train at `rate` Hz, starting with 100 ms of silence: a codec's first frames are its
+    /// start-up, not a channel in steady state.
     pub fn new(rate: u32) -> TrainBuilder {
+        let mut signal = SignalBuilder::new(rate).expect("the procedure uses 8 and 16 kHz");
+        signal.silence_ms(100.0);
         TrainBuilder {
-            signal: SignalBuilder::new(rate).expect("the procedure uses 8 and 16 kHz"),
+            signal,
             slots: Vec::new(),
         }
     }
@@ -51,6 +56,7 @@ impl TrainBuilder {
         len: usize,
         lead: usize,
         digit: Option<Digit>,
+        param: i64,
         fill: impl FnOnce(&mut SignalBuilder),
     ) {
         let start = self.signal.len();
@@ -66,6 +72,7 @@ impl TrainBuilder {
             start,
             onset: start + lead,
             digit,
+            param,
         });
     }
 
@@ -171,6 +178,26 @@ pub(crate) fn slot_counts(
     (0..slots)
         .map(|i| runs.iter().filter(|r| ok(r, i)).count())
         .collect()
+}
+
+/// Time resolution of the sweeps: fine for the signal as generated, coarser through a codec,
+/// where every step costs an encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// 0.125 ms (one sample at 8 kHz).
+    Fine,
+    /// 0.5 ms.
+    Coarse,
+}
+
+impl Resolution {
+    /// The step in ms.
+    pub fn step_ms(self) -> f32 {
+        match self {
+            Resolution::Fine => 0.125,
+            Resolution::Coarse => 0.5,
+        }
+    }
 }
 
 /// Formats a millisecond value with the precision the sweeps use.
