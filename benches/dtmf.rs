@@ -20,7 +20,7 @@ use switchboard_media::dtmf::telephone_event::{
 use switchboard_media::dtmf::{ALL_DIGITS, DetectorConfig, MediaTime, ToneDetector, ToneMerger};
 
 /// The speech the workload is built from (see fixtures/README.md).
-const SPEECH: &str = "fixtures/talkoff/speech-8k.wav";
+const SPEECH: &str = "fixtures/talkoff/speech-allison-8k.wav";
 
 /// Channel counts measured: one (state stays in L1) and many (it does not).
 const CHANNELS: [usize; 2] = [1, 1000];
@@ -31,9 +31,7 @@ struct Channel {
 }
 
 fn workload(rate: u32) -> Vec<i16> {
-    let path = std::env::var_os("DTMF_BENCH_SPEECH")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEECH));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEECH);
     let speech = read_speech_8k(&path).unwrap_or_else(|e| panic!("bench speech: {e}"));
     let speech = if rate == 16_000 {
         upsample_to_16k(&speech)
