@@ -17,7 +17,8 @@
 //! * Each input matches at most the nearest candidate (by start), so two presses of one key
 //!   (at least 40 ms apart, as the DTMF requirements have it) stay two presses.
 
-use super::{Digit, MediaTime};
+use super::telephone_event::KeyPressEvent;
+use super::{Digit, MediaTime, ToneEdge, ToneEvent};
 
 /// Recent presses remembered per leg: enough for a burst of fast dialling to be matched while
 /// the slower of the two inputs catches up.
@@ -116,6 +117,47 @@ impl ToneMerger {
             presses: [None; REMEMBERED_PRESSES],
             next_slot: 0,
             in_band_on: None,
+        }
+    }
+
+    /// Takes an event of the leg's [`ToneDetector`](super::ToneDetector); `to_media` maps the
+    /// detector's sample indices to media time. Returns the press to report, if it is new.
+    pub fn in_band(
+        &mut self,
+        event: &ToneEvent,
+        to_media: impl Fn(u64) -> MediaTime,
+    ) -> Option<MergedTone> {
+        match event.edge {
+            ToneEdge::Start => self.in_band_started(event.digit, to_media(event.at)),
+            ToneEdge::End => {
+                self.in_band_ended(event.digit, to_media(event.at));
+                None
+            }
+        }
+    }
+
+    /// Takes an event of the leg's
+    /// [`TelephoneEventReceiver`](super::telephone_event::TelephoneEventReceiver); `to_media`
+    /// maps extended RTP timestamps to media time. Returns the press to report, if it is new.
+    pub fn telephone_event(
+        &mut self,
+        event: &KeyPressEvent,
+        to_media: impl Fn(u64) -> MediaTime,
+    ) -> Option<MergedTone> {
+        match *event {
+            KeyPressEvent::Pressed { digit, start, .. } => {
+                self.telephone_event_pressed(digit, to_media(start))
+            }
+            KeyPressEvent::Released {
+                digit,
+                start,
+                duration,
+                ..
+            } => {
+                let end = to_media(start.saturating_add(duration));
+                self.telephone_event_released(digit, to_media(start), end);
+                None
+            }
         }
     }
 

@@ -571,3 +571,32 @@ fn a_lossy_reordering_network_never_loses_or_doubles_a_press() {
         assert_eq!(releases, sent.len(), "seed {seed}");
     }
 }
+
+/// The pattern of SIPp's RFC 2833 captures: a first packet with duration 0, updates every 20 ms,
+/// and the end packet sent three times with one and the same sequence number.
+#[test]
+fn a_zero_duration_start_and_identical_end_copies_are_one_press() {
+    let mut s = Source::new(8000);
+    let block = |duration, end| {
+        EventBlock {
+            digit: Digit::D1,
+            end,
+            volume: 10,
+            duration,
+        }
+        .encode()
+    };
+    for (i, duration) in (0u16..7).map(|i| i * 320).enumerate() {
+        s.send_with_sequence(13_280, 7984 + i as u16, i == 0, &block(duration, false));
+    }
+    for _ in 0..3 {
+        s.send_with_sequence(13_280, 7991, false, &block(2240, true));
+    }
+    assert_eq!(
+        s.take(),
+        [
+            pressed(Digit::D1, ext(13_280)),
+            released(Digit::D1, ext(13_280), 2240, ReleaseReason::EndBit)
+        ]
+    );
+}
