@@ -256,6 +256,9 @@ fn paired(fx: &Fixture, mut path: impl FnMut()) -> (f64, f64, f64) {
     )
 }
 
+/// One call-frame of a session path.
+type FramePath<'a> = Box<dyn FnMut() + 'a>;
+
 /// The paired ratios of every session path.
 fn paired_table(fx: &Fixture) {
     println!(
@@ -264,7 +267,7 @@ fn paired_table(fx: &Fixture) {
     println!("| path (per call-frame) | median | bare decode, same blocks | ratio |");
     println!("|---|---|---|---|");
     let prompt = fx.prompt.clone();
-    let mut rows: Vec<(&str, Box<dyn FnMut() + '_>)> = Vec::new();
+    let mut rows: Vec<(&str, FramePath<'_>)> = Vec::new();
     let mut listen = OneLeg::new(|_, _| {});
     rows.push(("listen", Box::new(move || listen.frame(fx))));
     let mut rec = OneLeg::new(long_record);
