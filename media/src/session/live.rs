@@ -24,9 +24,11 @@ impl LiveSource {
     /// Appends what fits; returns how many samples were taken.
     pub(crate) fn push(&mut self, pcm: &[i16]) -> usize {
         let n = pcm.len().min(LIVE_CAPACITY - self.len);
-        for (i, &s) in pcm[..n].iter().enumerate() {
-            self.ring[(self.read + self.len + i) % LIVE_CAPACITY] = s;
-        }
+        let write = (self.read + self.len) % LIVE_CAPACITY;
+        // At most two contiguous runs: up to the end of the ring, then from its start.
+        let first = n.min(LIVE_CAPACITY - write);
+        self.ring[write..write + first].copy_from_slice(&pcm[..first]);
+        self.ring[..n - first].copy_from_slice(&pcm[first..n]);
         self.len += n;
         n
     }
@@ -41,9 +43,9 @@ impl LiveSource {
         if !self.has_frame() {
             return false;
         }
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.ring[(self.read + i) % LIVE_CAPACITY];
-        }
+        let first = FRAME_SAMPLES.min(LIVE_CAPACITY - self.read);
+        out[..first].copy_from_slice(&self.ring[self.read..self.read + first]);
+        out[first..].copy_from_slice(&self.ring[..FRAME_SAMPLES - first]);
         self.read = (self.read + FRAME_SAMPLES) % LIVE_CAPACITY;
         self.len -= FRAME_SAMPLES;
         true
@@ -51,5 +53,30 @@ impl LiveSource {
 
     pub(crate) fn clear(&mut self) {
         self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_out_in_order_across_the_ring_edge_and_overflow_is_refused() {
+        let mut live = LiveSource::new();
+        let mut out = [0i16; FRAME_SAMPLES];
+        let mut next = 0i16;
+        let mut expect = 0i16;
+        for _ in 0..25 {
+            // 1.5 frames in, one frame out: the ring fills, wraps and finally refuses.
+            let chunk: Vec<i16> = (0..480).map(|i| next.wrapping_add(i)).collect();
+            let taken = live.push(&chunk);
+            next = next.wrapping_add(taken as i16);
+            assert!(live.pop_frame(&mut out));
+            for &s in &out {
+                assert_eq!(s, expect);
+                expect = expect.wrapping_add(1);
+            }
+        }
+        assert!(live.push(&[0; LIVE_CAPACITY]) < LIVE_CAPACITY);
     }
 }

@@ -133,7 +133,8 @@ impl MediaSession {
         for i in 0..self.legs.len() {
             if self.legs[i].active {
                 let r = route(i, sounding, bot_prompt, &routes[..n]);
-                needs_mix |= matches!(r, Route::Encode { .. });
+                // The bot alone is encoded straight from its frame, without the mix bus.
+                needs_mix |= matches!(r, Route::Encode { mix, .. } if mix != Sources::BOT);
                 routes[n] = (i, r);
                 n += 1;
             }
@@ -189,12 +190,17 @@ impl MediaSession {
                     }
                 }
                 Route::Encode { owner, mix } if owner == i => {
-                    // The mix is the call total minus the listener's own voice.
-                    debug_assert!(!mix.has_leg(i));
-                    let own = sounding.has_leg(i).then_some(&self.legs[i].pcm);
-                    self.mix.write_without(own, &mut self.mixed);
+                    let pcm = if mix == Sources::BOT {
+                        &self.bot_pcm
+                    } else {
+                        // The mix is the call total minus the listener's own voice.
+                        debug_assert!(!mix.has_leg(i));
+                        let own = sounding.has_leg(i).then_some(&self.legs[i].pcm);
+                        self.mix.write_without(own, &mut self.mixed);
+                        &self.mixed
+                    };
                     let leg = &mut self.legs[i];
-                    match encode_frame(&mut leg.encoder, &self.mixed, &mut leg.sender.payload) {
+                    match encode_frame(&mut leg.encoder, pcm, &mut leg.sender.payload) {
                         Ok(len) => leg.sender.commit(len),
                         Err(_) => {
                             let len = self.silence_len;
