@@ -128,6 +128,10 @@ fn digits_between_speech_survive_loss_reordering_and_the_codec() {
 
     let stats = call.session.stats(call.leg).unwrap();
     let sent = call.caller.sequence.wrapping_sub(65_500) as u64;
+    eprintln!(
+        "seed {seed:#x}: sent {sent}, network dropped {}, {stats:?}",
+        call.network.dropped
+    );
     assert!(call.network.dropped > 0, "seed {seed:#x} drops packets");
     assert_eq!(stats.garbage, 0);
     assert!(
