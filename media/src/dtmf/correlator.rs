@@ -205,25 +205,46 @@ fn sub_block_body<const FUSED: bool>(
     let x: [f32; SUB_BLOCK] = match input {
         SubBlockInput::At8k(samples) => std::array::from_fn(|i| f32::from(samples[i])),
         SubBlockInput::At16k { history, samples } => {
-            let wide: [f32; 2 * SUB_BLOCK] = std::array::from_fn(|i| f32::from(samples[i]));
-            // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8: first the terms of this
-            // pair, then those of the pair before (the history for k = 0).
-            let mut y: [f32; SUB_BLOCK] =
-                std::array::from_fn(|k| 3.0 * wide[2 * k] + wide[2 * k + 1]);
-            y[0] += f32::from(history[0]) + 3.0 * f32::from(history[1]);
-            for k in 1..SUB_BLOCK {
-                y[k] += wide[2 * k - 2] + 3.0 * wide[2 * k - 1];
-            }
-            y.map(|v| v * 0.125)
+            let wide: [f32; HISTORY + 2 * SUB_BLOCK] = std::array::from_fn(|i| {
+                f32::from(if i < HISTORY {
+                    history[i]
+                } else {
+                    samples[i - HISTORY]
+                })
+            });
+            // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8, the history in front.
+            std::array::from_fn(|k| {
+                let i = 2 * k;
+                (wide[i] + 3.0 * (wide[i + 1] + wide[i + 2]) + wide[i + 3]) * 0.125
+            })
         }
     };
-    correlate_body::<FUSED>(&x, tables, &mut ring[slot]);
+    let out = &mut ring[slot];
+    correlate_body::<FUSED>(&x, tables, out);
+    out.energy = match input {
+        // On integers the compiler keeps the sum of squares a vector (it may reorder integer
+        // adds, not float ones). A quarter of each square keeps four of them inside an i32.
+        SubBlockInput::At8k(samples) => {
+            let mut quarter = [0i32; 8];
+            for c in 0..SUB_BLOCK / 8 {
+                for (i, q) in quarter.iter_mut().enumerate() {
+                    let v = i32::from(samples[c * 8 + i]);
+                    *q += (v * v) >> 2;
+                }
+            }
+            quarter.map(|q| q as f32 * 4.0)
+        }
+        SubBlockInput::At16k { .. } => std::array::from_fn(|i| {
+            let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
+            (a * a + b * b) + (c * c + d * d)
+        }),
+    };
     let analyzer = analyzer?;
     analyzer.judge::<FUSED>(&ring[(slot + 1) % 3], &ring[(slot + 2) % 3], &ring[slot])
 }
 
-/// The correlation, inlined into each compiled version so the compiler vectorises it for that
-/// instruction set.
+/// The correlation (not the energy, see `sub_block_body`), inlined into each compiled version so
+/// the compiler vectorises it for that instruction set.
 #[inline(always)]
 fn correlate_body<const FUSED: bool>(
     x: &[f32; SUB_BLOCK],
@@ -246,13 +267,6 @@ fn correlate_body<const FUSED: bool>(
         out.re[b] = (acc[0][b] + acc[1][b]) + (acc[2][b] + acc[3][b]);
         out.im[b] = (acc[0][BINS + b] + acc[1][BINS + b]) + (acc[2][BINS + b] + acc[3][BINS + b]);
     }
-    // Energy as eight lanes of partial sums, one element-wise expression: a reduction to one
-    // number, or a loop over the lanes, is compiled to scalar code.
-    let energy: [f32; 8] = std::array::from_fn(|i| {
-        let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
-        (a * a + b * b) + (c * c + d * d)
-    });
-    out.energy = energy;
 }
 
 #[cfg(test)]
