@@ -34,8 +34,9 @@ fn main() -> ExitCode {
 
     println!("# DTMF receiver vs spandsp\n");
     let options = Options {
-        // Every alignment of both: our 32-sample hop and spandsp's 102-sample block (at 8 kHz).
-        max_alignments: if quick { 8 } else { 102 },
+        // Every alignment of both: our 4 ms hop (32 or 64 samples) and spandsp's 102-sample
+        // block (204 samples at 16 kHz); each receiver is swept over its own period.
+        max_alignments: if quick { 8 } else { 204 },
         snr_bursts: if quick { 100 } else { 1000 },
         ..Options::default()
     };
