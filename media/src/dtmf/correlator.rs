@@ -77,8 +77,21 @@ pub(crate) type Ring = [SubBlockSpectrum; 3];
 
 /// Input samples kept from the previous sub-block for the 16 kHz decimator.
 pub(crate) const HISTORY: usize = 2;
-/// Input staging buffer: the decimator's history and up to one sub-block at 16 kHz.
-pub(crate) type Stage = [f32; HISTORY + 2 * SUB_BLOCK];
+
+/// One sub-block of input as received (the conversion to `f32` happens in the kernel, vectorised
+/// for its instruction set).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SubBlockInput<'a> {
+    /// 32 samples at 8 kHz.
+    At8k(&'a [i16; SUB_BLOCK]),
+    /// 64 samples at 16 kHz, and the two input samples before them for the decimator.
+    At16k {
+        /// The last two samples of the previous sub-block.
+        history: [i16; HISTORY],
+        /// This sub-block's samples.
+        samples: &'a [i16; 2 * SUB_BLOCK],
+    },
+}
 
 /// Which compiled version of the kernel this machine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,29 +139,27 @@ impl Kernel {
         all
     }
 
-    /// Correlates the sub-block held in `stage[HISTORY..]` (32 samples at 8 kHz, or 64 at 16 kHz
-    /// with `decimate`, first low-passed and decimated to 8 kHz) into `ring[slot]`, and judges
-    /// the window of the three sub-blocks in `ring` (oldest at `slot + 1`) when given an
-    /// analyzer.
+    /// Correlates one sub-block (16 kHz input is first low-passed and decimated to 8 kHz) into
+    /// `ring[slot]`, and judges the window of the three sub-blocks in `ring` (oldest at
+    /// `slot + 1`) when given an analyzer.
     #[inline]
     pub(crate) fn sub_block(
         self,
-        stage: &Stage,
-        decimate: bool,
+        input: SubBlockInput<'_>,
         ring: &mut Ring,
         slot: usize,
         analyzer: Option<&WindowAnalyzer>,
     ) -> Option<WindowHit> {
         match self {
-            Kernel::Portable => sub_block_body::<false>(stage, decimate, ring, slot, analyzer),
+            Kernel::Portable => sub_block_body::<false>(input, ring, slot, analyzer),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kernel::Avx2Fma` is only built by `detect` or `all_supported`, after
             // checking that this CPU has AVX2 and FMA.
-            Kernel::Avx2Fma => unsafe { sub_block_avx2(stage, decimate, ring, slot, analyzer) },
+            Kernel::Avx2Fma => unsafe { sub_block_avx2(input, ring, slot, analyzer) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kernel::Avx512` is only built by `detect` or `all_supported`, after
             // checking that this CPU has AVX-512F and FMA.
-            Kernel::Avx512 => unsafe { sub_block_avx512(stage, decimate, ring, slot, analyzer) },
+            Kernel::Avx512 => unsafe { sub_block_avx512(input, ring, slot, analyzer) },
         }
     }
 }
@@ -156,25 +167,23 @@ impl Kernel {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn sub_block_avx2(
-    stage: &Stage,
-    decimate: bool,
+    input: SubBlockInput<'_>,
     ring: &mut Ring,
     slot: usize,
     analyzer: Option<&WindowAnalyzer>,
 ) -> Option<WindowHit> {
-    sub_block_body::<true>(stage, decimate, ring, slot, analyzer)
+    sub_block_body::<true>(input, ring, slot, analyzer)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn sub_block_avx512(
-    stage: &Stage,
-    decimate: bool,
+    input: SubBlockInput<'_>,
     ring: &mut Ring,
     slot: usize,
     analyzer: Option<&WindowAnalyzer>,
 ) -> Option<WindowHit> {
-    sub_block_body::<true>(stage, decimate, ring, slot, analyzer)
+    sub_block_body::<true>(input, ring, slot, analyzer)
 }
 
 /// `a·b + c`, fused where the instruction set has it (`f32::mul_add` without hardware FMA is a
@@ -187,33 +196,55 @@ pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
 /// Decimation (on 16 kHz input), correlation and window judgement of one sub-block.
 #[inline(always)]
 fn sub_block_body<const FUSED: bool>(
-    stage: &Stage,
-    decimate: bool,
+    input: SubBlockInput<'_>,
     ring: &mut Ring,
     slot: usize,
     analyzer: Option<&WindowAnalyzer>,
 ) -> Option<WindowHit> {
     let tables = Tables::shared();
-    if decimate {
-        // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8, the input history in front.
-        let mut x = [0.0f32; SUB_BLOCK];
-        for (k, y) in x.iter_mut().enumerate() {
-            let i = 2 * k;
-            *y = (stage[i] + 3.0 * (stage[i + 1] + stage[i + 2]) + stage[i + 3]) * 0.125;
+    let x: [f32; SUB_BLOCK] = match input {
+        SubBlockInput::At8k(samples) => std::array::from_fn(|i| f32::from(samples[i])),
+        SubBlockInput::At16k { history, samples } => {
+            let wide: [f32; HISTORY + 2 * SUB_BLOCK] = std::array::from_fn(|i| {
+                f32::from(if i < HISTORY {
+                    history[i]
+                } else {
+                    samples[i - HISTORY]
+                })
+            });
+            // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8, the history in front.
+            std::array::from_fn(|k| {
+                let i = 2 * k;
+                (wide[i] + 3.0 * (wide[i + 1] + wide[i + 2]) + wide[i + 3]) * 0.125
+            })
         }
-        correlate_body::<FUSED>(&x, tables, &mut ring[slot]);
-    } else {
-        let x: &[f32; SUB_BLOCK] = stage[HISTORY..HISTORY + SUB_BLOCK]
-            .try_into()
-            .expect("the stage holds a whole sub-block after its history");
-        correlate_body::<FUSED>(x, tables, &mut ring[slot]);
-    }
+    };
+    let out = &mut ring[slot];
+    correlate_body::<FUSED>(&x, tables, out);
+    out.energy = match input {
+        // On integers the compiler keeps the sum of squares a vector (it may reorder integer
+        // adds, not float ones). A quarter of each square keeps four of them inside an i32.
+        SubBlockInput::At8k(samples) => {
+            let mut quarter = [0i32; 8];
+            for c in 0..SUB_BLOCK / 8 {
+                for (i, q) in quarter.iter_mut().enumerate() {
+                    let v = i32::from(samples[c * 8 + i]);
+                    *q += (v * v) >> 2;
+                }
+            }
+            quarter.map(|q| q as f32 * 4.0)
+        }
+        SubBlockInput::At16k { .. } => std::array::from_fn(|i| {
+            let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
+            (a * a + b * b) + (c * c + d * d)
+        }),
+    };
     let analyzer = analyzer?;
     analyzer.judge::<FUSED>(&ring[(slot + 1) % 3], &ring[(slot + 2) % 3], &ring[slot])
 }
 
-/// The correlation, inlined into each compiled version so the compiler vectorises it for that
-/// instruction set.
+/// The correlation (not the energy, see `sub_block_body`), inlined into each compiled version so
+/// the compiler vectorises it for that instruction set.
 #[inline(always)]
 fn correlate_body<const FUSED: bool>(
     x: &[f32; SUB_BLOCK],
@@ -222,7 +253,8 @@ fn correlate_body<const FUSED: bool>(
 ) {
     // Four independent accumulator rows: a single row would wait on the previous add every sample.
     let mut acc = [[0.0f32; LANES]; 4];
-    for m in (0..SUB_BLOCK).step_by(4) {
+    for group in 0..SUB_BLOCK / 4 {
+        let m = 4 * group;
         for (u, row) in acc.iter_mut().enumerate() {
             let s = x[m + u];
             let t = &tables.rows[m + u];
@@ -235,17 +267,6 @@ fn correlate_body<const FUSED: bool>(
         out.re[b] = (acc[0][b] + acc[1][b]) + (acc[2][b] + acc[3][b]);
         out.im[b] = (acc[0][BINS + b] + acc[1][BINS + b]) + (acc[2][BINS + b] + acc[3][BINS + b]);
     }
-    // Energy as eight lanes of partial sums: a reduction to one number here would be compiled
-    // to scalar code.
-    let mut energy = [0.0f32; 8];
-    for c in 0..SUB_BLOCK / 8 {
-        for i in 0..8 {
-            let s = x[c * 8 + i];
-            // Plain multiply and add: LLVM keeps this loop a vector, the fused form it does not.
-            energy[i] += s * s;
-        }
-    }
-    out.energy = energy;
 }
 
 #[cfg(test)]
@@ -256,15 +277,14 @@ mod tests {
     fn a_bin_frequency_sine_gives_half_its_amplitude_times_the_length() {
         let freqs = bin_frequencies();
         for (b, &f) in freqs.iter().enumerate() {
-            let mut stage: Stage = [0.0; HISTORY + 2 * SUB_BLOCK];
-            for m in 0..SUB_BLOCK {
-                stage[HISTORY + m] =
-                    1000.0 * (std::f32::consts::TAU * f / ANALYSIS_RATE * m as f32).cos();
-            }
-            let energy: f32 = stage.iter().map(|s| s * s).sum();
+            let samples: [i16; SUB_BLOCK] = std::array::from_fn(|m| {
+                (1000.0 * (std::f32::consts::TAU * f / ANALYSIS_RATE * m as f32).cos()).round()
+                    as i16
+            });
+            let energy: f32 = samples.iter().map(|&s| f32::from(s).powi(2)).sum();
             for kernel in Kernel::all_supported() {
                 let mut ring = Ring::default();
-                kernel.sub_block(&stage, false, &mut ring, 0, None);
+                kernel.sub_block(SubBlockInput::At8k(&samples), &mut ring, 0, None);
                 let spec = ring[0];
                 let magnitude = spec.re[b].hypot(spec.im[b]);
                 // A 32-sample block does not hold whole periods, so the negative-frequency image
@@ -280,16 +300,24 @@ mod tests {
 
     #[test]
     fn every_kernel_computes_the_same_spectrum() {
-        let mut stage: Stage = [0.0; HISTORY + 2 * SUB_BLOCK];
-        for (m, s) in stage.iter_mut().enumerate() {
-            *s = ((m * 7919) % 2000) as f32 - 1000.0;
+        let mut samples = [0i16; 2 * SUB_BLOCK];
+        for (m, s) in samples.iter_mut().enumerate() {
+            *s = ((m * 7919) % 2000) as i16 - 1000;
         }
-        for decimate in [false, true] {
+        let narrow: &[i16; SUB_BLOCK] = samples[..SUB_BLOCK].try_into().unwrap();
+        let inputs = [
+            SubBlockInput::At8k(narrow),
+            SubBlockInput::At16k {
+                history: [300, -700],
+                samples: &samples,
+            },
+        ];
+        for input in inputs {
             let mut reference = Ring::default();
-            Kernel::Portable.sub_block(&stage, decimate, &mut reference, 1, None);
+            Kernel::Portable.sub_block(input, &mut reference, 1, None);
             for kernel in Kernel::all_supported() {
                 let mut ring = Ring::default();
-                kernel.sub_block(&stage, decimate, &mut ring, 1, None);
+                kernel.sub_block(input, &mut ring, 1, None);
                 let (a, b) = (reference[1], ring[1]);
                 for i in 0..BINS {
                     assert!(

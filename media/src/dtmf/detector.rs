@@ -10,7 +10,7 @@
 //! band. That keeps 16 kHz almost as cheap as 8 kHz. Timing is described in [`super::timing`].
 
 use super::analysis::{WindowAnalyzer, WindowHit};
-use super::correlator::{HISTORY, Kernel, Ring, Stage};
+use super::correlator::{HISTORY, Kernel, Ring, SubBlockInput};
 use super::generator::power_to_dbm0;
 use super::timing::{SUB_BLOCK, WINDOW, WindowCounts};
 use super::{ConfigError, DetectorConfig, Digit};
@@ -66,10 +66,12 @@ pub struct ToneDetector {
     kernel: Kernel,
     /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
     decimation: u64,
-    /// Input samples of the sub-block being filled, after the decimator's history.
-    stage: Stage,
-    /// Input samples in `stage` after the history.
+    /// Input samples of a sub-block that arrived split across calls.
+    stage: [i16; 2 * SUB_BLOCK],
+    /// Input samples in `stage`.
     filled: usize,
+    /// The last two input samples of the previous sub-block (16 kHz decimator).
+    history: [i16; HISTORY],
     /// The last three sub-blocks, `ring[(next + i) % 3]` oldest first.
     ring: Ring,
     next: usize,
@@ -167,8 +169,9 @@ impl ToneDetector {
             analyzer,
             kernel: Kernel::detect(),
             decimation,
-            stage: [0.0; HISTORY + 2 * SUB_BLOCK],
+            stage: [0; 2 * SUB_BLOCK],
             filled: 0,
+            history: [0; HISTORY],
             ring: Ring::default(),
             next: 0,
             sub_blocks: 0,
@@ -216,16 +219,23 @@ impl ToneDetector {
         let per_block = SUB_BLOCK * self.decimation as usize;
         let mut rest = pcm;
         while !rest.is_empty() {
-            let take = (per_block - self.filled).min(rest.len());
-            let at = HISTORY + self.filled;
-            for (dst, &src) in self.stage[at..at + take].iter_mut().zip(&rest[..take]) {
-                *dst = f32::from(src);
+            // Whole sub-blocks are analysed straight from the caller's buffer.
+            if self.filled == 0 && rest.len() >= per_block {
+                let (block, tail) = rest.split_at(per_block);
+                self.input_samples += per_block as u64;
+                self.analyse_block(block, &mut on_event);
+                rest = tail;
+                continue;
             }
+            let take = (per_block - self.filled).min(rest.len());
+            self.stage[self.filled..self.filled + take].copy_from_slice(&rest[..take]);
             self.filled += take;
             self.input_samples += take as u64;
             rest = &rest[take..];
             if self.filled == per_block {
-                self.analyse_block(&mut on_event);
+                self.filled = 0;
+                let stage = self.stage;
+                self.analyse_block(&stage[..per_block], &mut on_event);
             }
         }
     }
@@ -242,22 +252,21 @@ impl ToneDetector {
     }
 
     /// Correlates the full sub-block, judges the window it completes and updates the tone state.
-    fn analyse_block(&mut self, on_event: &mut impl FnMut(ToneEvent)) {
-        self.filled = 0;
-        let decimate = self.decimation == 2;
+    fn analyse_block(&mut self, block: &[i16], on_event: &mut impl FnMut(ToneEvent)) {
         let slot = self.next;
         self.next = (self.next + 1) % 3;
         self.sub_blocks += 1;
+        let input = if self.decimation == 2 {
+            let samples = block.try_into().expect("push hands over whole sub-blocks");
+            let history = self.history;
+            self.history = [block[2 * SUB_BLOCK - 2], block[2 * SUB_BLOCK - 1]];
+            SubBlockInput::At16k { history, samples }
+        } else {
+            SubBlockInput::At8k(block.try_into().expect("push hands over whole sub-blocks"))
+        };
         // The first two sub-blocks do not make a window yet.
         let analyzer = (self.sub_blocks >= 3).then_some(&self.analyzer);
-        let verdict = self
-            .kernel
-            .sub_block(&self.stage, decimate, &mut self.ring, slot, analyzer);
-        if decimate {
-            // The decimator's next outputs need the last two input samples of this sub-block.
-            let end = HISTORY + 2 * SUB_BLOCK;
-            self.stage.copy_within(end - HISTORY..end, 0);
-        }
+        let verdict = self.kernel.sub_block(input, &mut self.ring, slot, analyzer);
         if self.sub_blocks < 3 {
             return;
         }
