@@ -32,10 +32,11 @@ fn main() -> ExitCode {
     let receivers: [&mut dyn ReceiverUnderTest; 2] = [&mut ours, &mut theirs];
     let [ours, theirs] = receivers;
 
-    println!("# DTMF receiver vs spandsp\n");
+    println!("### Conformance, side by side\n");
     let options = Options {
-        // Every alignment of both: our 32-sample hop and spandsp's 102-sample block (at 8 kHz).
-        max_alignments: if quick { 8 } else { 102 },
+        // Every alignment of both: our 4 ms hop (32 or 64 samples) and spandsp's 102-sample
+        // block (204 samples at 16 kHz); each receiver is swept over its own period.
+        max_alignments: if quick { 8 } else { 204 },
         snr_bursts: if quick { 100 } else { 1000 },
         ..Options::default()
     };
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
     let theirs_report = run_all(theirs, &options);
     print_side_by_side(&ours_report, &theirs_report);
 
-    println!("\n## Latency, tone onset to digit report, over every alignment\n");
+    println!("\n### Latency, tone onset to digit report, over every alignment\n");
     println!(
         "Test 1's signal (16 keys × 10, 50/50 ms, −4 dBm0) after every offset within each receiver's block period. \
          spandsp at 16 kHz is fed through a rubato decimator whose own {:.1} ms delay is not counted.\n",
@@ -78,7 +79,7 @@ fn main() -> ExitCode {
         }
     }
 
-    println!("\n## Real recordings\n");
+    println!("\n### Real recordings\n");
     key_tone_files(ours, theirs);
     speech_capture(ours, theirs);
     telephone_event_captures();
@@ -152,7 +153,7 @@ fn keys(found: &[Detection]) -> String {
 fn key_tone_files(ours: &mut dyn ReceiverUnderTest, theirs: &mut dyn ReceiverUnderTest) {
     let dir = Path::new("/usr/share/baresip");
     println!(
-        "### Key tones of baresip-core (`{}/sound*.wav`, 44.1 kHz → 8 kHz)\n",
+        "#### Key tones of baresip-core (`{}/sound*.wav`, 44.1 kHz → 8 kHz)\n",
         dir.display()
     );
     if !dir.join("sound1.wav").exists() {
@@ -191,7 +192,7 @@ fn key_tone_files(ours: &mut dyn ReceiverUnderTest, theirs: &mut dyn ReceiverUnd
 fn speech_capture(ours: &mut dyn ReceiverUnderTest, theirs: &mut dyn ReceiverUnderTest) {
     let path = PathBuf::from("/usr/share/sip-tester/g711a.pcap");
     println!(
-        "### Speech in sip-tester's `{}` (G.711 A-law)\n",
+        "#### Speech in sip-tester's `{}` (G.711 A-law)\n",
         path.display()
     );
     if !path.exists() {
@@ -220,7 +221,7 @@ fn speech_capture(ours: &mut dyn ReceiverUnderTest, theirs: &mut dyn ReceiverUnd
 fn telephone_event_captures() {
     let dir = Path::new("/usr/share/sip-tester");
     println!(
-        "### RFC 4733 captures of sip-tester (`{}/dtmf_2833_*.pcap`), our telephone-event receiver\n",
+        "#### RFC 4733 captures of sip-tester (`{}/dtmf_2833_*.pcap`), our telephone-event receiver\n",
         dir.display()
     );
     if !dir.join("dtmf_2833_1.pcap").exists() {

@@ -24,6 +24,8 @@ pub struct SpandspReceiver {
     fed: u64,
     /// Decimated samples waiting to go to spandsp (reused, so feeding allocates only at first).
     scratch: Vec<i16>,
+    /// Blocks since the last reset that looked like a digit but were not confirmed.
+    near_misses: u64,
 }
 
 impl SpandspReceiver {
@@ -34,6 +36,7 @@ impl SpandspReceiver {
             decimator: None,
             fed: 0,
             scratch: Vec::with_capacity(4096),
+            near_misses: 0,
         })
     }
 
@@ -43,13 +46,13 @@ impl SpandspReceiver {
     }
 
     /// Feeds 8 kHz samples in block-aligned pieces; `scale` maps 8 kHz times to input times.
-    fn run_8k(
-        rx: &mut SpandspDtmfRx,
-        fed: &mut u64,
-        pcm: &[i16],
-        scale: u64,
-        out: &mut Vec<Detection>,
-    ) {
+    fn run_8k(&mut self, pcm: &[i16], scale: u64, out: &mut Vec<Detection>) {
+        let SpandspReceiver {
+            rx,
+            fed,
+            near_misses,
+            ..
+        } = self;
         let mut rest = pcm;
         while !rest.is_empty() {
             let to_block_end = (SPANDSP_BLOCK - *fed % SPANDSP_BLOCK) as usize;
@@ -69,6 +72,9 @@ impl SpandspReceiver {
                     });
                 }
             }
+            if *fed % SPANDSP_BLOCK == 0 && rx.unconfirmed_hit() {
+                *near_misses += 1;
+            }
         }
     }
 }
@@ -83,15 +89,18 @@ impl ReceiverUnderTest for SpandspReceiver {
         self.rx = SpandspDtmfRx::new().expect("spandsp was available when this receiver was made");
         self.decimator = (sample_rate == 16_000).then(Decimator::new);
         self.fed = 0;
+        self.near_misses = 0;
     }
 
     fn feed(&mut self, pcm: &[i16], out: &mut Vec<Detection>) {
         match self.decimator.as_mut() {
-            None => Self::run_8k(&mut self.rx, &mut self.fed, pcm, 1, out),
+            None => self.run_8k(pcm, 1, out),
             Some(decimator) => {
-                self.scratch.clear();
-                decimator.push(pcm, &mut self.scratch);
-                Self::run_8k(&mut self.rx, &mut self.fed, &self.scratch, 2, out);
+                let mut scratch = std::mem::take(&mut self.scratch);
+                scratch.clear();
+                decimator.push(pcm, &mut scratch);
+                self.run_8k(&scratch, 2, out);
+                self.scratch = scratch;
             }
         }
     }
@@ -100,13 +109,19 @@ impl ReceiverUnderTest for SpandspReceiver {
         // spandsp reports a digit when it starts and has nothing to flush; only the decimator
         // still holds samples.
         if let Some(decimator) = self.decimator.as_mut() {
-            self.scratch.clear();
-            decimator.finish(&mut self.scratch);
-            Self::run_8k(&mut self.rx, &mut self.fed, &self.scratch, 2, out);
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            decimator.finish(&mut scratch);
+            self.run_8k(&scratch, 2, out);
+            self.scratch = scratch;
         }
     }
 
     fn alignment_period(&self, sample_rate: u32) -> usize {
         SPANDSP_BLOCK as usize * (sample_rate as usize / 8000)
+    }
+
+    fn near_misses(&self) -> Option<u64> {
+        Some(self.near_misses)
     }
 }

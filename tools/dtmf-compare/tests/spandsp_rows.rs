@@ -112,3 +112,20 @@ fn spandsp_at_16_khz_goes_through_the_decimator_with_times_doubled() {
         );
     }
 }
+
+#[test]
+fn a_tone_one_block_long_is_a_near_miss_for_spandsp_not_a_digit() {
+    let Some(mut rx) = spandsp() else { return };
+    let mut signal = SignalBuilder::new(8000).unwrap();
+    signal
+        .tone(Digit::D5, &ToneShape::at_level(-10.0), 110)
+        .silence(800);
+    let mut found = Vec::new();
+    rx.reset(8000);
+    rx.feed(&signal.to_pcm(), &mut found);
+    rx.finish(&mut found);
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(rx.near_misses(), Some(1));
+    rx.reset(8000);
+    assert_eq!(rx.near_misses(), Some(0));
+}

@@ -39,6 +39,10 @@ unsafe extern "C" {
     /// Processes `samples` 16-bit samples at 8 kHz; returns the number left unprocessed (0).
     pub fn dtmf_rx(s: *mut DtmfRxState, amp: *const i16, samples: c_int) -> c_int;
 
+    /// The state after the last block: the digit's ASCII code while one is confirmed, `'x'` when
+    /// the last block looked like a digit not (yet) confirmed, 0 otherwise.
+    pub fn dtmf_rx_status(s: *mut DtmfRxState) -> c_int;
+
     /// Frees a receiver allocated by `dtmf_rx_init(NULL, …)`.
     pub fn dtmf_rx_free(s: *mut DtmfRxState) -> c_int;
 }

@@ -142,6 +142,21 @@ impl SpandspDtmfRx {
     }
 }
 
+impl SpandspDtmfRx {
+    /// Whether the last block looked like a digit that is not confirmed: called at a block end,
+    /// it tells a single-block hit (spandsp's talk-off near miss).
+    pub fn unconfirmed_hit(&self) -> bool {
+        #[cfg(spandsp)]
+        {
+            // SAFETY: `state` is live; the call only reads it.
+            let status = unsafe { ffi::dtmf_rx_status(self.state.as_ptr()) };
+            status == i32::from(b'x')
+        }
+        #[cfg(not(spandsp))]
+        match self.never {}
+    }
+}
+
 #[cfg(spandsp)]
 impl Drop for SpandspDtmfRx {
     fn drop(&mut self) {
