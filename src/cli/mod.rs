@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod dtmf;
+
+use dtmf::DtmfCommand;
+
 /// Switchboard: a self-hosted calling-bot platform speaking the Graph communications API.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about)]
@@ -27,15 +31,12 @@ enum Command {
     Dtmf(DtmfCommand),
 }
 
-#[derive(Debug, Subcommand)]
-enum DtmfCommand {}
-
 impl Cli {
     /// Runs the chosen subcommand and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Serve { config } => serve(config),
-            Command::Dtmf(command) => match command {},
+            Command::Dtmf(command) => command.run(),
         }
     }
 }
