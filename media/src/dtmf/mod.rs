@@ -8,6 +8,8 @@ mod correlator;
 mod detector;
 mod digit;
 pub mod generator;
+#[cfg(target_arch = "x86_64")]
+mod kernel_vnni;
 mod timing;
 
 pub use config::{ConfigError, DetectorConfig};
