@@ -6,10 +6,11 @@
 //! has no recurrence: the eight cosines and eight sines sit in the sixteen lanes of one table row
 //! (one AVX-512 vector, two AVX2 vectors), each sample is broadcast and multiply-added into one
 //! accumulator row, and four independent accumulator rows keep the multiply-add units busy. The
-//! same code is compiled for AVX-512, for AVX2 + FMA and for the baseline, and the best one the
-//! CPU has is chosen once, when the detector is built. All numeric work of a sub-block (the
-//! 16 kHz decimator, the correlation, the window judgement) runs inside that one compiled
-//! function.
+//! same code is compiled for AVX-512, for AVX2 + FMA and for the baseline; CPUs with AVX-512 VNNI
+//! run the 16-bit integer kernel of `kernel_vnni` instead, which needs a quarter of the
+//! multiply-adds. The best one the CPU has is chosen once, when the detector is built. All
+//! numeric work of a sub-block (the 16 kHz decimator, the correlation, the window judgement) runs
+//! inside that one compiled function.
 
 use std::sync::OnceLock;
 
