@@ -11,6 +11,8 @@ pub mod generator;
 mod media_time;
 pub mod merger;
 pub mod telephone_event;
+#[cfg(target_arch = "x86_64")]
+mod kernel_vnni;
 mod timing;
 
 #[cfg(test)]
