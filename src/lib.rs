@@ -3,4 +3,6 @@
 //! This crate holds the signaling layer, the API, transports, built-in bots and the command line.
 //! The real-time audio pipeline lives in the `switchboard-media` crate.
 
+pub mod calls;
 pub mod cli;
+pub mod graph;

@@ -1,0 +1,5 @@
+//! Calls: the state machine, the result-code table, the call aggregate and its registry, and
+//! the notifications each change produces. Plain logic: no sockets, no tasks, time passed in.
+
+pub mod result_codes;
+pub mod state;
