@@ -99,7 +99,7 @@ pub struct PromptSource {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutgoingKind {
     /// One target.
-    PeerToPeer(Target),
+    PeerToPeer(Box<Target>),
     /// Two to five targets: a new group call.
     Group(Vec<Target>),
     /// No targets: join the meeting named by `meetingInfo` (and `chatInfo`).
@@ -398,7 +398,7 @@ pub fn create_call(body: CreateCallBody) -> Result<CreateCall, InvalidField> {
                 chat_info: body.chat_info,
             }
         }
-        1 => OutgoingKind::PeerToPeer(targets("targets", list)?.remove(0)),
+        1 => OutgoingKind::PeerToPeer(Box::new(targets("targets", list)?.remove(0))),
         n => {
             count_in("targets", n, 1, MAX_GROUP_TARGETS, "targets")?;
             OutgoingKind::Group(targets("targets", list)?)
