@@ -2,6 +2,7 @@
 //! the notifications each change produces. Plain logic: no sockets, no tasks, time passed in.
 
 pub mod ids;
+pub mod media;
 pub mod result_codes;
 pub mod state;
 pub mod validate;
