@@ -210,7 +210,7 @@ pub struct MediaEventSink {
 /// and reports these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the control plane's event queue is full; event dropped: {0:?}")]
-pub struct EventQueueFull(pub MediaEvent);
+pub struct EventQueueFull(pub Box<MediaEvent>);
 
 impl MediaEventSink {
     /// A sink and the receiver the control plane reads, holding at most `capacity` events.
@@ -223,7 +223,7 @@ impl MediaEventSink {
     pub fn push(&self, event: MediaEvent) -> Result<(), EventQueueFull> {
         self.sender
             .try_send(event)
-            .map_err(|e| EventQueueFull(e.into_inner()))
+            .map_err(|e| EventQueueFull(Box::new(e.into_inner())))
     }
 }
 
@@ -320,6 +320,6 @@ mod tests {
         let err = sink
             .push(MediaEvent::LegReady { call: call.clone() })
             .unwrap_err();
-        assert_eq!(err.0, MediaEvent::LegReady { call });
+        assert_eq!(*err.0, MediaEvent::LegReady { call });
     }
 }
