@@ -1,8 +1,12 @@
 //! Calls: the state machine, the result-code table, the call aggregate and its registry, and
 //! the notifications each change produces. Plain logic: no sockets, no tasks, time passed in.
 
+pub mod call;
+pub mod conversation;
 pub mod ids;
 pub mod media;
+pub mod notify;
+pub mod operations;
 pub mod result_codes;
 pub mod state;
 pub mod validate;
