@@ -57,17 +57,17 @@ impl Default for CallTimers {
     }
 }
 
-/// Which deadline of a call fell due.
+/// Which deadline of a call fell due. Declared in the order same-instant deadlines are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeadlineKind {
-    /// The answer window of an incoming call.
-    Answer,
-    /// The keepAlive window.
-    KeepAlive,
     /// The ring time of redirect targets, on the caller's leg.
     Ring,
     /// The time a transfer may take.
     Transfer,
+    /// The answer window of an incoming call.
+    Answer,
+    /// The keepAlive window.
+    KeepAlive,
 }
 
 /// A call's pending deadlines, as data: the runtime sleeps until [`Deadlines::next`].
@@ -93,18 +93,26 @@ impl Deadlines {
             .unwrap_or(self.keep_alive)
     }
 
-    /// The deadline due at `now`, earliest first, and clears it.
-    pub fn take_due(&mut self, now: Instant) -> Option<DeadlineKind> {
-        let candidates = [
-            (self.answer, DeadlineKind::Answer),
-            (Some(self.keep_alive), DeadlineKind::KeepAlive),
+    /// The earliest deadline due at `now` and its kind, without clearing it. Of deadlines due
+    /// at the same instant, ring and transfer come before answer and keepAlive, so a caller's
+    /// ring timeout is reported before the callee legs it ends.
+    pub fn earliest_due(&self, now: Instant) -> Option<(Instant, DeadlineKind)> {
+        [
             (self.ring, DeadlineKind::Ring),
             (self.transfer, DeadlineKind::Transfer),
-        ];
-        let (_, kind) = candidates
-            .into_iter()
-            .filter_map(|(at, kind)| at.filter(|at| *at <= now).map(|at| (at, kind)))
-            .min_by_key(|(at, _)| *at)?;
+            (self.answer, DeadlineKind::Answer),
+            (Some(self.keep_alive), DeadlineKind::KeepAlive),
+        ]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(rank, (at, kind))| at.filter(|at| *at <= now).map(|at| (at, rank, kind)))
+        .min_by_key(|(at, rank, _)| (*at, *rank))
+        .map(|(at, _, kind)| (at, kind))
+    }
+
+    /// The deadline due at `now`, earliest first, and clears it.
+    pub fn take_due(&mut self, now: Instant) -> Option<DeadlineKind> {
+        let (_, kind) = self.earliest_due(now)?;
         match kind {
             DeadlineKind::Answer => self.answer = None,
             DeadlineKind::Ring => self.ring = None,

@@ -3,10 +3,14 @@
 
 pub mod call;
 pub mod conversation;
+pub mod endpoints;
 pub mod ids;
 pub mod media;
 pub mod notify;
 pub mod operations;
+pub mod registry;
+mod registry_events;
+mod registry_requests;
 pub mod result_codes;
 pub mod state;
 pub mod validate;

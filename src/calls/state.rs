@@ -141,6 +141,14 @@ fn allowed_states(request: &str) -> &'static str {
         "answer" | "reject" | "redirect" => "incoming",
         "transfer" => "established or hold",
         "delete" => "not yet terminated",
+        "playPrompt"
+        | "recordResponse"
+        | "subscribeToTone"
+        | "sendDtmfTones"
+        | "cancelMediaProcessing"
+        | "mute"
+        | "unmute"
+        | "invite" => "answered: establishing, established, hold, transferring or transferAccepted",
         _ => "in another state",
     }
 }
