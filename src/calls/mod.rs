@@ -10,7 +10,13 @@ pub mod notify;
 pub mod operations;
 pub mod registry;
 mod registry_events;
+#[cfg(test)]
+mod registry_group_tests;
+mod registry_participants;
 mod registry_requests;
+mod registry_rules;
+#[cfg(test)]
+mod registry_tests;
 pub mod result_codes;
 pub mod state;
 pub mod validate;
