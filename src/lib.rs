@@ -6,3 +6,4 @@
 pub mod calls;
 pub mod cli;
 pub mod graph;
+pub mod meetings;
