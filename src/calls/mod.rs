@@ -18,5 +18,6 @@ mod registry_rules;
 #[cfg(test)]
 mod registry_tests;
 pub mod result_codes;
+pub mod runtime;
 pub mod state;
 pub mod validate;
