@@ -3,7 +3,17 @@
 //! This crate holds the signaling layer, the API, transports, built-in bots and the command line.
 //! The real-time audio pipeline lives in the `switchboard-media` crate.
 
+pub mod api;
+pub mod auth;
 pub mod calls;
 pub mod cli;
+pub mod config;
 pub mod graph;
+pub mod logging;
+pub mod media_plane;
 pub mod meetings;
+pub mod metrics;
+pub mod notify;
+pub mod server;
+pub mod store;
+pub mod throttle;
