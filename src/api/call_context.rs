@@ -31,8 +31,10 @@ use crate::store::MeetingRecord;
 #[derive(Clone, Default)]
 pub struct CallServiceCell(Arc<OnceLock<CallService>>);
 
-/// The `[calls]` timer knobs, read from the environment (`SWITCHBOARD_CALLS__…_MS`) so tests can
-/// shorten Graph's 15 s answer window and 45-minute keepAlive window.
+/// The call timer knobs, read from `SB_CALL_ANSWER_TIMEOUT_MS`, `SB_CALL_KEEP_ALIVE_TIMEOUT_MS`
+/// and `SB_CALL_TRANSFER_TIMEOUT_MS` so tests can shorten Graph's 15 s answer window and
+/// 45-minute keepAlive window. (Not `SWITCHBOARD_…`: the server configuration owns that prefix
+/// and refuses keys it does not know; these move into a `[calls]` section when it has one.)
 pub fn timers_from_env() -> CallTimers {
     let read = |name: &str, default: Duration| match std::env::var(name) {
         Ok(value) => match value.trim().parse::<u64>() {
@@ -46,18 +48,9 @@ pub fn timers_from_env() -> CallTimers {
     };
     let defaults = CallTimers::default();
     CallTimers {
-        answer_window: read(
-            "SWITCHBOARD_CALLS__ANSWER_TIMEOUT_MS",
-            defaults.answer_window,
-        ),
-        keep_alive_window: read(
-            "SWITCHBOARD_CALLS__KEEP_ALIVE_TIMEOUT_MS",
-            defaults.keep_alive_window,
-        ),
-        transfer_timeout: read(
-            "SWITCHBOARD_CALLS__TRANSFER_TIMEOUT_MS",
-            defaults.transfer_timeout,
-        ),
+        answer_window: read("SB_CALL_ANSWER_TIMEOUT_MS", defaults.answer_window),
+        keep_alive_window: read("SB_CALL_KEEP_ALIVE_TIMEOUT_MS", defaults.keep_alive_window),
+        transfer_timeout: read("SB_CALL_TRANSFER_TIMEOUT_MS", defaults.transfer_timeout),
     }
 }
 
