@@ -391,3 +391,21 @@ async fn calling_a_user_without_an_endpoint_ends_with_no_callee_endpoints() {
     )
     .await;
 }
+
+// Multi-threaded: `terminate` blocks its thread while the webhooks keep receiving on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_every_call_with_a_notification() {
+    let mut bots = Bots::start("", &[]).await;
+    let (a, b) = bots.established().await;
+    let status = bots.server.terminate(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the server exits cleanly: {}",
+        bots.server.output()
+    );
+    for (hook, call) in [(&bots.a1.hook, &a), (&bots.a2.hook, &b)] {
+        let ended = wait_for(hook, |n| is_state(n, call, "terminated")).await;
+        assert_eq!(ended["resourceData"]["resultInfo"]["code"], 200);
+        assert_eq!(ended["resourceData"]["resultInfo"]["subcode"], 5003);
+    }
+}
