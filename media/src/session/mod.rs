@@ -4,7 +4,7 @@
 //! calls [`MediaSession::tick`] every 20 ms and then [`MediaSession::poll_output`] until it returns
 //! `None`; between ticks it pushes received packets and issues commands. `tick` and the `push_*`
 //! methods never allocate, lock, read a clock, log or make a system call: everything is sized when
-//! the session is created (see `tests/no_alloc.rs`).
+//! the session is created (see `tests/realtime_contract.rs`).
 
 mod config;
 mod event;

@@ -2,6 +2,8 @@
 //! reordering network, a simulated clock, and the speech fixture.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod realtime_run;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
