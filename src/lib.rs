@@ -4,3 +4,4 @@
 //! The real-time audio pipeline lives in the `switchboard-media` crate.
 
 pub mod cli;
+pub mod webrtc;

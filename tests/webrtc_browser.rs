@@ -1,0 +1,246 @@
+//! Headless Chromium calls the WebRTC edge: its fake microphone plays a tone that the edge must
+//! decode, and the tone the edge sends back must raise the page's received audio energy.
+//!
+//! Both ICE paths a deployment meets are tested, each in a private network namespace so that no
+//! packet leaves the machine: the edge advertising a non-loopback interface address (as on a
+//! VM), and the edge advertising loopback to a browser started with
+//! `--allow-loopback-in-peer-connection`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use support::audio::{dominant_frequency, tone, tone_purity};
+use support::browser::{Browser, BrowserOptions};
+use support::edge::{ToneSender, decode};
+use support::netns;
+use support::signaling::{OfferRequest, TestSignaling};
+use switchboard::webrtc::client::write_wav;
+use switchboard::webrtc::{EdgeConfig, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge};
+
+const BROWSER_TONE_HZ: f64 = 700.0;
+const EDGE_TONE_HZ: f64 = 1000.0;
+/// The address of the namespace's stand-in NIC (a benchmarking range, routed nowhere).
+const VM_ADDRESS: &str = "198.18.0.1/24";
+
+/// What the edge sends: silence first (to measure the page's baseline), then the tone.
+const SEND_SILENCE: u8 = 0;
+const SEND_TONE: u8 = 1;
+
+/// What the edge thread saw.
+struct EdgeRun {
+    events: Vec<(Instant, EdgeEvent)>,
+    offered_at: HashMap<PeerId, Instant>,
+}
+
+/// Runs an edge on its own thread, as a media worker would: answers offers from the signaling
+/// endpoint and sends silence or the tone to every connected peer.
+fn spawn_edge(
+    config: EdgeConfig,
+    offers: Receiver<OfferRequest>,
+    stop: Arc<AtomicBool>,
+    sending: Arc<AtomicU8>,
+) -> JoinHandle<EdgeRun> {
+    std::thread::spawn(move || {
+        let mut socket = EdgeSocket::bind(config.bind).expect("bind the edge's UDP port");
+        let candidates = config
+            .host_candidates(socket.local_addr().unwrap())
+            .expect("host candidates");
+        println!("edge advertises {candidates:?}");
+        let mut edge = WebRtcEdge::new(config, candidates).expect("edge settings");
+        let mut silence = ToneSender::new(vec![0; 960]);
+        let mut tone_sender = ToneSender::new(tone(EDGE_TONE_HZ, 48_000, 1.0, 0.3));
+        let mut run = EdgeRun {
+            events: Vec::new(),
+            offered_at: HashMap::new(),
+        };
+        let mut connected: Vec<PeerId> = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let now = socket
+                .turn(&mut edge, Instant::now() + Duration::from_millis(5))
+                .expect("socket turn");
+            while let Ok(request) = offers.try_recv() {
+                let result = edge.accept_offer(now, &request.sdp).map(|(peer, answer)| {
+                    run.offered_at.insert(peer, now);
+                    answer
+                });
+                if let Err(e) = &result {
+                    println!("offer refused: {e}\n{}", request.sdp);
+                }
+                let _ = request.reply.send(result.map_err(|e| e.to_string()));
+            }
+            while let Some(event) = edge.poll_event() {
+                if let EdgeEvent::Connected { peer, .. } = &event {
+                    connected.push(*peer);
+                }
+                run.events.push((now, event));
+            }
+            for &peer in &connected {
+                let sender = if sending.load(Ordering::Relaxed) == SEND_TONE {
+                    &mut tone_sender
+                } else {
+                    &mut silence
+                };
+                sender.send_due(&mut edge, peer, now);
+            }
+            socket.flush(&mut edge);
+        }
+        run
+    })
+}
+
+/// One browser call to the edge; asserts audio both ways and prints the setup times.
+fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool) {
+    let test_started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let microphone = dir.path().join("microphone.wav");
+    write_wav(&microphone, &tone(BROWSER_TONE_HZ, 48_000, 2.0, 0.3)).unwrap();
+
+    let (offers_in, offers) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sending = Arc::new(AtomicU8::new(SEND_SILENCE));
+    let edge_thread = spawn_edge(config, offers, Arc::clone(&stop), Arc::clone(&sending));
+    let signaling = TestSignaling::start(
+        include_str!("browser/edge_call.html").to_string(),
+        offers_in,
+    );
+
+    let mut browser = Browser::launch(&BrowserOptions {
+        fake_microphone: Some(microphone),
+        allow_loopback,
+        ..BrowserOptions::default()
+    })
+    .expect("launch Chromium");
+    let page = browser.open(&signaling.url()).expect("open the test page");
+    let setup_ms = browser
+        .eval(&page, "startCall()")
+        .unwrap_or_else(|e| panic!("call failed: {e}\nconsole: {:?}", browser.console()));
+    let pair = browser.eval(&page, "selectedPair()").unwrap();
+    println!("page: offer to connected {setup_ms} ms, candidate pair {pair}");
+
+    // Silence from the edge: the page's energy stays flat.
+    browser
+        .wait_for(
+            &page,
+            "inboundAudio().then(s => s.packetsReceived > 25)",
+            Duration::from_secs(10),
+        )
+        .expect("audio packets reach the page");
+    let quiet_start = energy(&mut browser, &page);
+    std::thread::sleep(Duration::from_millis(800));
+    let quiet_end = energy(&mut browser, &page);
+
+    // The tone: the page's energy rises.
+    sending.store(SEND_TONE, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    let loud_start = energy(&mut browser, &page);
+    std::thread::sleep(Duration::from_millis(1200));
+    let loud_end = energy(&mut browser, &page);
+    let level = browser
+        .eval(&page, "inboundAudio().then(s => s.audioLevel)")
+        .unwrap();
+
+    stop.store(true, Ordering::Relaxed);
+    let run = edge_thread.join().expect("edge thread");
+    drop(browser);
+
+    let quiet = quiet_end - quiet_start;
+    let loud = loud_end - loud_start;
+    println!(
+        "page energy: silence {quiet:.5} over 0.8 s, tone {loud:.5} over 1.2 s, level {level}"
+    );
+    assert!(quiet < 0.001, "energy rose during silence: {quiet}");
+    assert!(loud > 0.01, "energy did not rise with the tone: {loud}");
+
+    let (peer, connected_at, remote) = run
+        .events
+        .iter()
+        .find_map(|(at, e)| match e {
+            EdgeEvent::Connected { peer, remote, .. } => Some((*peer, *at, *remote)),
+            _ => None,
+        })
+        .expect("the edge saw the browser connect");
+    println!(
+        "edge: offer accepted to connected {:?}, browser at {remote:?}",
+        connected_at - run.offered_at[&peer]
+    );
+    if !allow_loopback {
+        let remote = remote.expect("a remote address");
+        assert!(
+            !remote.ip().is_loopback(),
+            "the non-loopback path was used: {remote}"
+        );
+    }
+
+    let mut packets: Vec<_> = run
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            EdgeEvent::Audio { peer: p, packet } if *p == peer => Some(packet),
+            _ => None,
+        })
+        .collect();
+    packets.sort_by_key(|p| p.sequence);
+    let pcm = decode(packets.iter().map(|p| &p.payload[..]));
+    assert!(
+        pcm.len() > 48_000,
+        "the edge decoded only {} samples",
+        pcm.len()
+    );
+    // Skip the first half second: the fake microphone and the encoder settle.
+    let steady = &pcm[24_000..];
+    let f = dominant_frequency(steady, 48_000, 100.0, 4000.0, 10.0);
+    let purity = tone_purity(steady, 48_000, BROWSER_TONE_HZ);
+    println!("edge heard the browser: {f} Hz, {purity:.2} of the power at {BROWSER_TONE_HZ} Hz");
+    assert!((f - BROWSER_TONE_HZ).abs() <= 10.0, "edge heard {f} Hz");
+    assert!(purity > 0.5, "edge heard a tone share of {purity:.2}");
+    assert!(
+        !run.events
+            .iter()
+            .any(|(_, e)| matches!(e, EdgeEvent::Disconnected { .. })),
+        "no peer failed"
+    );
+    println!("browser test took {:?}", test_started.elapsed());
+}
+
+fn energy(browser: &mut Browser, page: &support::browser::Page) -> f64 {
+    browser
+        .eval(page, "inboundAudio().then(s => s.totalAudioEnergy)")
+        .unwrap()
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn chromium_reaches_the_edge_on_an_advertised_non_loopback_address() {
+    if !netns::isolate(
+        "chromium_reaches_the_edge_on_an_advertised_non_loopback_address",
+        Some(VM_ADDRESS),
+    ) {
+        return;
+    }
+    // No public address and no loopback: the edge advertises the machine's interface address.
+    let config = EdgeConfig {
+        bind: "0.0.0.0:0".parse().unwrap(),
+        ..EdgeConfig::default()
+    };
+    browser_calls_edge(config, false);
+}
+
+#[test]
+fn chromium_reaches_the_edge_on_loopback_when_allowed() {
+    if !netns::isolate("chromium_reaches_the_edge_on_loopback_when_allowed", None) {
+        return;
+    }
+    let config = EdgeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        advertise_loopback: true,
+        ..EdgeConfig::default()
+    };
+    browser_calls_edge(config, true);
+}
