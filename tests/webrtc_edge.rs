@@ -393,3 +393,60 @@ fn garbage_datagrams_are_counted_and_dropped_while_calls_go_on() {
     assert!(edge.audio(peer).len() >= before + 20, "audio still flows");
     assert_eq!(disconnect_of(&edge, peer), None);
 }
+
+#[test]
+fn many_peers_on_one_socket_each_get_their_own_audio() {
+    const PEERS: usize = 6;
+    let mut edge = LoopbackEdge::start(EdgeConfig::default());
+    let start = Instant::now();
+    let mut calls = Vec::new();
+    let mut dirs = Vec::new();
+    for i in 0..PEERS {
+        // A distinct tone per caller: 400, 550, 700, ... Hz.
+        let freq = 400.0 + 150.0 * i as f64;
+        let (mut client, dir) = client_with_tone(start, freq);
+        let offer = client.create_offer(start).unwrap();
+        let (peer, answer) = edge.edge.accept_offer(start, &offer).unwrap();
+        client.accept_answer(start, &answer).unwrap();
+        calls.push((client, peer, freq));
+        dirs.push(dir);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut connected_for = None;
+    loop {
+        let now = edge.turn(Instant::now() + Duration::from_millis(2));
+        for (client, _, _) in &mut calls {
+            client.drive(now).unwrap();
+        }
+        edge.socket.flush(&mut edge.edge);
+        let all = calls
+            .iter()
+            .all(|(_, p, _)| edge.connected_at(*p).is_some());
+        if all && connected_for.is_none() {
+            connected_for = Some(now);
+        }
+        if connected_for.is_some_and(|t| now >= t + Duration::from_millis(800)) {
+            break;
+        }
+        assert!(
+            now < deadline,
+            "not all {PEERS} calls connected and carried audio in time"
+        );
+    }
+    assert_eq!(edge.edge.peer_count(), PEERS);
+    for (_, peer, freq) in &calls {
+        let pcm = edge.decoded_audio(*peer);
+        assert!(pcm.len() > 9_600 * 2, "{peer}: {} samples", pcm.len());
+        let heard = dominant_frequency(&pcm[9_600..], 48_000, 100.0, 2000.0, 10.0);
+        assert!(
+            (heard - freq).abs() <= 10.0,
+            "{peer} sent {freq} Hz, edge heard {heard} Hz"
+        );
+    }
+    let counters = edge.edge.counters();
+    assert_eq!(
+        (counters.unmatched, counters.malformed),
+        (0, 0),
+        "{counters:?}"
+    );
+}

@@ -134,11 +134,29 @@ impl ToneSender {
 
     /// Writes the frames due at `now` to `peer`.
     pub fn send_due(&mut self, edge: &mut WebRtcEdge, peer: PeerId, now: Instant) {
+        self.send_due_muted(edge, peer, now, false);
+    }
+
+    /// Writes the frames due at `now` to `peer`, as digital silence when `muted` (the stream and
+    /// its timestamps go on, as a muted participant's would).
+    pub fn send_due_muted(
+        &mut self,
+        edge: &mut WebRtcEdge,
+        peer: PeerId,
+        now: Instant,
+        muted: bool,
+    ) {
         let due = self.next.get_or_insert(now);
         let mut packet = [0u8; 1500];
         while *due <= now {
             let frame: Vec<i16> = (0..960)
-                .map(|i| self.pcm[(self.position + i) % self.pcm.len()])
+                .map(|i| {
+                    if muted {
+                        0
+                    } else {
+                        self.pcm[(self.position + i) % self.pcm.len()]
+                    }
+                })
                 .collect();
             self.position = (self.position + 960) % self.pcm.len();
             let n = self.encoder.encode(&frame, &mut packet).unwrap();
