@@ -154,6 +154,20 @@ fn client_calls_edge_audio_flows_both_ways_and_digits_cross_once() {
         );
     }
     assert_eq!(edge.edge.counters().malformed, 0);
+
+    // The caller hangs up: the edge reports a remote close, which is not a media failure.
+    client.close(Instant::now()).unwrap();
+    drive(
+        &mut edge,
+        &mut client,
+        Duration::from_secs(5),
+        "the remote close",
+        |e, _, _| disconnect_of(e, peer).is_some(),
+    );
+    let reason = disconnect_of(&edge, peer).unwrap();
+    assert_eq!(reason, DisconnectReason::RemoteClosed);
+    assert_eq!(reason.result_info(), None);
+    assert_eq!(edge.edge.counters().failed, 0);
 }
 
 #[test]
@@ -225,9 +239,18 @@ fn edge_calls_client_and_sends_digits() {
     let f = dominant_frequency(&heard_by_edge[9_600..], 48_000, 100.0, 4000.0, 10.0);
     assert!((f - CLIENT_TONE_HZ).abs() <= 10.0, "edge heard {f} Hz");
 
-    // Hanging up from our side forgets the peer without a Disconnected event.
+    // Hanging up from our side forgets the peer without a Disconnected event, and the far end
+    // learns of it from the DTLS close.
     edge.edge.close_peer(Instant::now(), offer_peer).unwrap();
     assert_eq!(edge.edge.peer_count(), 0);
+    edge.socket.flush(&mut edge.edge);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.ended().is_none() {
+        assert!(Instant::now() < deadline, "the client never saw the hangup");
+        std::thread::sleep(Duration::from_millis(5));
+        client.drive(Instant::now()).unwrap();
+    }
+    assert_eq!(client.ended(), Some("closed by the other side"));
     edge.collect(Instant::now());
     assert!(
         !edge

@@ -10,7 +10,7 @@
 //! str0m allocates one buffer per received media frame and per datagram it sends, which the edge
 //! passes on without copying.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use str0m::{Candidate, Input, RtcConfig, RtcError};
 
 use super::negotiation::{self, negotiated_audio};
 use super::peer::{Peer, disconnect_reason};
+use super::peer_table::PeerTable;
 use super::{DisconnectReason, EdgeConfig, EdgeCounters, EdgeError, EdgeEvent, PeerId};
 
 /// Volume of the telephone events we send, in -dBm0 (RFC 4733 §2.3.4): a typical keypad level.
@@ -33,20 +34,12 @@ pub struct WebRtcEdge {
     config: EdgeConfig,
     candidates: Vec<SocketAddr>,
     rtc_config: RtcConfig,
-    slots: Vec<Slot>,
-    free_slots: Vec<u32>,
-    /// Source address → peer, so that a datagram finds its peer with one lookup.
-    by_source: HashMap<SocketAddr, PeerId>,
+    peers: PeerTable,
     transmits: VecDeque<Transmit>,
     events: VecDeque<EdgeEvent>,
     /// Peers found dead during one `handle_timeout`, reused between calls.
     failing: Vec<(PeerId, DisconnectReason)>,
     counters: EdgeCounters,
-}
-
-struct Slot {
-    generation: u32,
-    peer: Option<Peer>,
 }
 
 impl WebRtcEdge {
@@ -70,9 +63,7 @@ impl WebRtcEdge {
             rtc_config: negotiation::rtc_config(true, negotiation::new_certificate()),
             config,
             candidates: host_candidates,
-            slots: Vec::new(),
-            free_slots: Vec::new(),
-            by_source: HashMap::new(),
+            peers: PeerTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             failing: Vec::new(),
@@ -115,12 +106,12 @@ impl WebRtcEdge {
         let answer = match self.answer(now, &mut peer, offer) {
             Ok(answer) => answer,
             Err(e) => {
-                self.release(peer.id);
+                self.peers.release(peer.id);
                 return Err(e);
             }
         };
         peer.negotiated(now);
-        let id = self.insert(peer);
+        let id = self.peers.insert(peer);
         Ok((id, answer))
     }
 
@@ -163,13 +154,13 @@ impl WebRtcEdge {
         let offer = match offer {
             Ok(offer) => offer,
             Err(e) => {
-                self.release(peer.id);
+                self.peers.release(peer.id);
                 return Err(e);
             }
         };
         peer.added_mid = Some(mid);
         peer.pending_offer = Some(pending);
-        let id = self.insert(peer);
+        let id = self.peers.insert(peer);
         Ok((id, offer.to_sdp_string()))
     }
 
@@ -246,23 +237,18 @@ impl WebRtcEdge {
             return;
         };
         let input = Input::Receive(now, receive);
-        let Some(id) = self.find_peer(from, &input) else {
+        let Some(id) = self.peers.find(from, &input) else {
             self.counters.unmatched += 1;
             return;
         };
-        let peer = self.peer_mut(id).expect("find_peer returns live peers");
-        if let Some(new_source) = peer.received_from(now, from) {
-            if let Some(old) = new_source.evicted {
-                self.by_source.remove(&old);
-            }
-            self.by_source.insert(from, id);
-        }
-        let peer = self.peer_mut(id).expect("find_peer returns live peers");
-        if let Err(error) = peer.rtc.handle_input(input) {
-            if peer.rtc.is_alive() {
-                // A bad packet, not a dead peer (say a replayed SRTP packet): drop it.
-                self.counters.rejected += 1;
-            } else {
+        let peer = self.peers.get_mut(id).expect("find returns live peers");
+        match peer.rtc.handle_input(input) {
+            // Datagrams the peer refused are no sign of life: junk sent from its address must
+            // not keep a vanished peer alive.
+            Ok(()) => self.peers.heard_from(id, now, from),
+            // A bad packet, not a dead peer (say a forged SRTP packet): drop it.
+            Err(_) if peer.rtc.is_alive() => self.counters.rejected += 1,
+            Err(error) => {
                 self.fail(id, disconnect_reason(error));
                 return;
             }
@@ -277,10 +263,7 @@ impl WebRtcEdge {
     /// [`Self::next_timeout`] or more often (the media worker's 20 ms tick is fine).
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut failing = std::mem::take(&mut self.failing);
-        for slot in &mut self.slots {
-            let Some(peer) = slot.peer.as_mut() else {
-                continue;
-            };
+        for peer in self.peers.iter_mut() {
             if peer.deadline(&self.config) > now {
                 continue;
             }
@@ -310,7 +293,7 @@ impl WebRtcEdge {
 
     /// The earliest time [`Self::handle_timeout`] has work to do; `None` without peers.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.peers().map(|p| p.deadline(&self.config)).min()
+        self.peers.iter().map(|p| p.deadline(&self.config)).min()
     }
 
     /// The next datagram to send on the worker's socket (to `transmit.destination`).
@@ -406,12 +389,12 @@ impl WebRtcEdge {
 
     /// Whether the peer exists and has completed ICE and DTLS.
     pub fn is_connected(&self, peer: PeerId) -> bool {
-        self.peer(peer).is_some_and(Peer::is_connected)
+        self.peers.get(peer).is_some_and(Peer::is_connected)
     }
 
     /// How many peers the edge holds.
     pub fn peer_count(&self) -> usize {
-        self.peers().count()
+        self.peers.iter().count()
     }
 
     /// Running totals for metrics.
@@ -422,7 +405,7 @@ impl WebRtcEdge {
     /// Builds a peer with our host candidates in a reserved slot. A peer that is not inserted in
     /// the end must be given back with [`Self::release`].
     fn new_peer(&mut self, now: Instant) -> Result<Peer, EdgeError> {
-        let id = self.next_id();
+        let id = self.peers.reserve();
         let mut peer = Peer::new(id, self.rtc_config.clone().build(now), now);
         for index in 0..self.candidates.len() {
             let addr = self.candidates[index];
@@ -430,16 +413,11 @@ impl WebRtcEdge {
                 Candidate::host(addr, "udp").expect("new() checked every candidate address");
             peer.rtc.add_local_candidate(candidate);
             if let Err(e) = self.drain_new(now, &mut peer) {
-                self.release(id);
+                self.peers.release(id);
                 return Err(e);
             }
         }
         Ok(peer)
-    }
-
-    /// Gives back the slot of a peer that was never inserted.
-    fn release(&mut self, id: PeerId) {
-        self.free_slots.push(id.slot);
     }
 
     /// Drains a peer not yet inserted (negotiation in progress).
@@ -457,7 +435,7 @@ impl WebRtcEdge {
     }
 
     fn drain(&mut self, now: Instant, id: PeerId) -> Result<(), DisconnectReason> {
-        let Some(peer) = slot_peer(&mut self.slots, id) else {
+        let Some(peer) = self.peers.get_mut(id) else {
             return Ok(());
         };
         peer.drain(
@@ -468,97 +446,29 @@ impl WebRtcEdge {
         )
     }
 
-    /// Finds the peer a datagram belongs to: by its source address, else by asking each peer.
-    fn find_peer(&self, from: SocketAddr, input: &Input) -> Option<PeerId> {
-        if let Some(&id) = self.by_source.get(&from)
-            && self.peer(id).is_some_and(|p| p.rtc.accepts(input))
-        {
-            return Some(id);
-        }
-        // A source not seen yet: the first STUN check of a new peer, or a NAT rebinding. Rare,
-        // so a scan is fine.
-        self.peers().find(|p| p.rtc.accepts(input)).map(|p| p.id)
-    }
-
     /// Drops a failed peer, logs why once, and tells the media worker.
     fn fail(&mut self, id: PeerId, reason: DisconnectReason) {
-        if self.peer(id).is_none() {
+        if self.peers.get(id).is_none() {
             return;
         }
         if reason != DisconnectReason::RemoteClosed {
             self.counters.failed += 1;
         }
-        tracing::warn!(peer = %id, %reason, "WebRTC peer disconnected");
+        if reason == DisconnectReason::RemoteClosed {
+            tracing::info!(peer = %id, %reason, "WebRTC peer disconnected");
+        } else {
+            tracing::warn!(peer = %id, %reason, "WebRTC peer disconnected");
+        }
         self.remove(id);
         self.events
             .push_back(EdgeEvent::Disconnected { peer: id, reason });
     }
 
-    fn insert(&mut self, peer: Peer) -> PeerId {
-        let id = peer.id;
-        let slot = &mut self.slots[id.slot as usize];
-        debug_assert_eq!(slot.generation, id.generation);
-        slot.peer = Some(peer);
-        id
-    }
-
     fn remove(&mut self, id: PeerId) {
-        let Some(peer) = self
-            .slots
-            .get_mut(id.slot as usize)
-            .filter(|s| s.generation == id.generation)
-            .and_then(|s| s.peer.take())
-        else {
-            return;
-        };
-        for source in &peer.sources {
-            if self.by_source.get(source) == Some(&id) {
-                self.by_source.remove(source);
-            }
-        }
-        self.free_slots.push(id.slot);
-    }
-
-    /// Reserves a slot for a new peer; ids are never reused because each reuse of a slot bumps
-    /// its generation.
-    fn next_id(&mut self) -> PeerId {
-        let slot = match self.free_slots.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    peer: None,
-                });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let entry = &mut self.slots[slot as usize];
-        entry.generation = entry.generation.wrapping_add(1);
-        PeerId {
-            slot,
-            generation: entry.generation,
-        }
-    }
-
-    fn peer(&self, id: PeerId) -> Option<&Peer> {
-        self.slots
-            .get(id.slot as usize)
-            .filter(|s| s.generation == id.generation)
-            .and_then(|s| s.peer.as_ref())
+        self.peers.remove(id);
     }
 
     fn peer_mut(&mut self, id: PeerId) -> Result<&mut Peer, EdgeError> {
-        slot_peer(&mut self.slots, id).ok_or(EdgeError::UnknownPeer(id))
+        self.peers.get_mut(id).ok_or(EdgeError::UnknownPeer(id))
     }
-
-    fn peers(&self) -> impl Iterator<Item = &Peer> {
-        self.slots.iter().filter_map(|s| s.peer.as_ref())
-    }
-}
-
-fn slot_peer(slots: &mut [Slot], id: PeerId) -> Option<&mut Peer> {
-    slots
-        .get_mut(id.slot as usize)
-        .filter(|s| s.generation == id.generation)
-        .and_then(|s| s.peer.as_mut())
 }
