@@ -45,6 +45,7 @@ fn spawn_edge(
     offers: Receiver<OfferRequest>,
     stop: Arc<AtomicBool>,
     sending: Arc<AtomicU8>,
+    events_at_8000: bool,
 ) -> JoinHandle<EdgeRun> {
     std::thread::spawn(move || {
         let mut socket = EdgeSocket::bind(config.bind).expect("bind the edge's UDP port");
@@ -64,7 +65,12 @@ fn spawn_edge(
                 .turn(&mut edge, Instant::now() + Duration::from_millis(5))
                 .expect("socket turn");
             while let Ok(request) = offers.try_recv() {
-                let result = edge.accept_offer(now, &request.sdp).map(|(peer, answer)| {
+                let offer = if events_at_8000 {
+                    without_payload_type(&request.sdp, "110")
+                } else {
+                    request.sdp.clone()
+                };
+                let result = edge.accept_offer(now, &offer).map(|(peer, answer)| {
                     run.offered_at.insert(peer, now);
                     answer
                 });
@@ -90,8 +96,31 @@ fn spawn_edge(
     })
 }
 
-/// One browser call to the edge; asserts audio both ways and prints the setup times.
-fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool) {
+/// Chromium's offer without one payload type: dropping 110 (telephone-event/48000) leaves
+/// telephone-event/8000, so the browser must send its digits at 8000.
+fn without_payload_type(sdp: &str, pt: &str) -> String {
+    sdp.lines()
+        .filter(|l| {
+            !l.starts_with(&format!("a=rtpmap:{pt} ")) && !l.starts_with(&format!("a=fmtp:{pt} "))
+        })
+        .map(|l| {
+            if l.starts_with("m=audio ") {
+                l.split(' ')
+                    .filter(|part| *part != pt)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\r\n")
+        .collect()
+}
+
+/// One browser call to the edge; asserts audio both ways and digits pressed in the page, and
+/// prints the setup times. With `events_at_8000` the edge is offered only
+/// telephone-event/8000.
+fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool, events_at_8000: bool) {
     let test_started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let microphone = dir.path().join("microphone.wav");
@@ -100,7 +129,13 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool) {
     let (offers_in, offers) = channel();
     let stop = Arc::new(AtomicBool::new(false));
     let sending = Arc::new(AtomicU8::new(SEND_SILENCE));
-    let edge_thread = spawn_edge(config, offers, Arc::clone(&stop), Arc::clone(&sending));
+    let edge_thread = spawn_edge(
+        config,
+        offers,
+        Arc::clone(&stop),
+        Arc::clone(&sending),
+        events_at_8000,
+    );
     let signaling = TestSignaling::start(
         include_str!("browser/edge_call.html").to_string(),
         offers_in,
@@ -140,6 +175,23 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool) {
     let level = browser
         .eval(&page, "inboundAudio().then(s => s.audioLevel)")
         .unwrap();
+
+    // Keys pressed in the page: RFC 4733 through Chromium's RTCDTMFSender.
+    let pressed_at = Instant::now();
+    browser
+        .eval(
+            &page,
+            "window.pc.getSenders()[0].dtmf.insertDTMF('1#5', 100, 70)",
+        )
+        .unwrap();
+    browser
+        .wait_for(
+            &page,
+            "window.pc.getSenders()[0].dtmf.toneBuffer === ''",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
 
     stop.store(true, Ordering::Relaxed);
     let run = edge_thread.join().expect("edge thread");
@@ -206,6 +258,55 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool) {
             .any(|(_, e)| matches!(e, EdgeEvent::Disconnected { .. })),
         "no peer failed"
     );
+
+    let reports: Vec<_> = run
+        .events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            EdgeEvent::TelephoneEvent { peer: p, packet } if *p == peer => Some((*at, *packet)),
+            _ => None,
+        })
+        .collect();
+    let mut presses: Vec<(u32, u8)> = Vec::new();
+    for (_, r) in &reports {
+        if !presses.contains(&(r.rtp_timestamp, r.event())) {
+            presses.push((r.rtp_timestamp, r.event()));
+        }
+    }
+    let digits: Vec<u8> = presses.iter().map(|p| p.1).collect();
+    assert_eq!(digits, vec![1, 11, 5], "each key once, in order");
+    let rate = if events_at_8000 { 8000 } else { 48_000 };
+    assert!(
+        reports.iter().all(|(_, r)| r.clock_rate == rate),
+        "telephone-event/{rate}"
+    );
+    if !events_at_8000 {
+        // At Opus's rate Chromium sends proper reports: a start, updates, and the end with the
+        // 100 ms the page asked for (to a 20 ms frame).
+        for digit in [1u8, 11, 5] {
+            let of_digit: Vec<_> = reports
+                .iter()
+                .map(|(_, r)| r)
+                .filter(|r| r.event() == digit)
+                .collect();
+            assert!(
+                of_digit.iter().any(|r| !r.is_end()),
+                "digit {digit}: {of_digit:?}"
+            );
+            assert!(
+                of_digit[0].marker,
+                "digit {digit}: the first report has the marker"
+            );
+            let end = of_digit.iter().find(|r| r.is_end()).expect("an end report");
+            let ms = u32::from(end.duration_units()) / 48;
+            assert!((90..=130).contains(&ms), "digit {digit} lasted {ms} ms");
+        }
+    }
+    let first_report = reports[0].0 - pressed_at;
+    println!(
+        "first RFC 4733 report at the edge {first_report:?} after insertDTMF was called \
+         (telephone-event/{rate})"
+    );
     println!("browser test took {:?}", test_started.elapsed());
 }
 
@@ -230,7 +331,7 @@ fn chromium_reaches_the_edge_on_an_advertised_non_loopback_address() {
         bind: "0.0.0.0:0".parse().unwrap(),
         ..EdgeConfig::default()
     };
-    browser_calls_edge(config, false);
+    browser_calls_edge(config, false, false);
 }
 
 #[test]
@@ -243,5 +344,5 @@ fn chromium_reaches_the_edge_on_loopback_when_allowed() {
         advertise_loopback: true,
         ..EdgeConfig::default()
     };
-    browser_calls_edge(config, true);
+    browser_calls_edge(config, true, true);
 }

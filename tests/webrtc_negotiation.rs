@@ -22,13 +22,17 @@ fn rtpmaps(sdp: &str) -> Vec<&str> {
 }
 
 #[test]
-fn answers_chromium_with_opus_and_telephone_events() {
+fn answers_chromium_with_opus_and_telephone_event_48000() {
     let mut edge = edge();
     let (_, answer) = edge.accept_offer(Instant::now(), CHROMIUM_OFFER).unwrap();
     let maps = rtpmaps(&answer);
     assert!(maps.contains(&"111 opus/48000/2"), "{maps:?}");
     assert!(maps.contains(&"110 telephone-event/48000"), "{maps:?}");
-    assert!(maps.contains(&"126 telephone-event/8000"), "{maps:?}");
+    // Offered both rates, the edge keeps Opus's: Chromium sends broken reports at 8000.
+    assert!(
+        !maps.iter().any(|m| m.contains("telephone-event/8000")),
+        "{maps:?}"
+    );
     assert!(
         !maps
             .iter()

@@ -101,7 +101,7 @@ impl WebRtcEdge {
         now: Instant,
         offer_sdp: &str,
     ) -> Result<(PeerId, String), EdgeError> {
-        let offer = negotiation::parse_offer(offer_sdp)?;
+        let offer = negotiation::parse_offer(&negotiation::prefer_event_rate_of_opus(offer_sdp))?;
         let mut peer = self.new_peer(now)?;
         let answer = match self.answer(now, &mut peer, offer) {
             Ok(answer) => answer,

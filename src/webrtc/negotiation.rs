@@ -1,11 +1,15 @@
 //! What Switchboard negotiates with WebRTC peers: one audio m-line, Opus, and RFC 4733
 //! telephone-event at 48000 and at 8000.
 //!
-//! Browsers send telephone-event at the clock rate of the audio codec (48000 with Opus), but
-//! gateways and older clients pair Opus with telephone-event/8000; users of other platforms lose
-//! digits when only one is offered. str0m answers an offer with the telephone-event rates the
-//! peer offered, but its own offers list only the rate matching an audio codec, so
-//! [`offer_both_event_rates`] adds the 8000 one to our offers.
+//! Which telephone-event rate to use with Opus matters, because peers get it wrong:
+//!
+//! - Chromium, given both rates in an answer, sends its digits at telephone-event/8000 while
+//!   counting durations on the 48 kHz audio clock: each key arrives as three end reports only,
+//!   with a wrong duration (seen with Chromium 156, `tests/webrtc_browser.rs`). So when an offer
+//!   has both, [`prefer_event_rate_of_opus`] keeps 48000 only, and browsers send proper reports.
+//! - Gateways and older clients pair Opus with telephone-event/8000 only; that is answered as is.
+//! - Our own offers list both rates ([`offer_both_event_rates`]): str0m alone would list only
+//!   the rate of an audio codec, and a peer that only knows 8000 would then send no digits.
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
@@ -150,4 +154,119 @@ pub fn first_audio_mid(rtc: &Rtc, mids: &[Mid]) -> Option<Mid> {
         rtc.media(*mid)
             .is_some_and(|media| media.kind() == MediaKind::Audio)
     })
+}
+
+/// Removes the other telephone-event rates from an offer's audio m-lines that carry Opus and
+/// telephone-event/48000 (see the module documentation); other offers are returned unchanged.
+pub fn prefer_event_rate_of_opus(offer_sdp: &str) -> std::borrow::Cow<'_, str> {
+    let lines: Vec<&str> = offer_sdp.lines().collect();
+    let mut drop_pts: Vec<(usize, String)> = Vec::new();
+    // Each m-line section runs to the next "m=" line.
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("m="))
+        .collect();
+    for (n, &start) in starts.iter().enumerate() {
+        if !lines[start].starts_with("m=audio ") {
+            continue;
+        }
+        let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let section = &lines[start..end];
+        let rtpmap = |pt_and_codec: &str| {
+            section.iter().find_map(|l| {
+                let rest = l.strip_prefix("a=rtpmap:")?;
+                let (pt, codec) = rest.split_once(' ')?;
+                codec
+                    .to_ascii_lowercase()
+                    .starts_with(pt_and_codec)
+                    .then(|| pt.to_string())
+            })
+        };
+        if rtpmap("opus/48000").is_none() || rtpmap("telephone-event/48000").is_none() {
+            continue;
+        }
+        for l in section {
+            if let Some((pt, codec)) = l.strip_prefix("a=rtpmap:").and_then(|r| r.split_once(' ')) {
+                let codec = codec.to_ascii_lowercase();
+                if codec.starts_with("telephone-event/")
+                    && !codec.starts_with("telephone-event/48000")
+                {
+                    drop_pts.push((start, pt.to_string()));
+                }
+            }
+        }
+    }
+    if drop_pts.is_empty() {
+        return std::borrow::Cow::Borrowed(offer_sdp);
+    }
+    let mut out = String::with_capacity(offer_sdp.len());
+    let mut section_start = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("m=") {
+            section_start = i;
+        }
+        let dropped = |pt: &str| drop_pts.iter().any(|(s, p)| *s == section_start && p == pt);
+        if i == section_start && line.starts_with("m=audio ") {
+            let kept: Vec<&str> = line
+                .split(' ')
+                .enumerate()
+                .filter(|(k, part)| *k < 3 || !dropped(part))
+                .map(|(_, part)| part)
+                .collect();
+            out.push_str(&kept.join(" "));
+            out.push_str("\r\n");
+            continue;
+        }
+        let attribute_pt = ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', ':']).next());
+        if attribute_pt.is_some_and(dropped) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOTH: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 0 110 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n\
+        a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n\
+        a=fmtp:126 0-15\r\n";
+
+    #[test]
+    fn an_opus_offer_with_both_event_rates_keeps_48000() {
+        let out = prefer_event_rate_of_opus(BOTH);
+        assert!(
+            out.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111 0 110\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("a=rtpmap:110 telephone-event/48000"), "{out}");
+        assert!(!out.contains("126"), "{out}");
+        assert!(
+            out.contains("a=rtpmap:0 PCMU/8000"),
+            "other codecs stay: {out}"
+        );
+    }
+
+    #[test]
+    fn offers_with_one_event_rate_are_left_alone() {
+        let only_8k = BOTH
+            .replace(" 110 126", " 126")
+            .replace("a=rtpmap:110 telephone-event/48000\r\n", "");
+        assert!(matches!(
+            prefer_event_rate_of_opus(&only_8k),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let no_opus = BOTH.replace("opus/48000/2", "G722/8000");
+        assert!(matches!(
+            prefer_event_rate_of_opus(&no_opus),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
