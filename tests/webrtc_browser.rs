@@ -19,7 +19,7 @@ use support::audio::{dominant_frequency, tone, tone_purity};
 use support::browser::{Browser, BrowserOptions};
 use support::edge::{ToneSender, decode};
 use support::netns;
-use support::signaling::{OfferRequest, TestSignaling};
+use support::signaling::{SignalingRequest, TestSignaling};
 use switchboard::webrtc::client::write_wav;
 use switchboard::webrtc::{EdgeConfig, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge};
 
@@ -35,14 +35,18 @@ const SEND_TONE: u8 = 1;
 /// What the edge thread saw.
 struct EdgeRun {
     events: Vec<(Instant, EdgeEvent)>,
+    /// When negotiation completed for each peer (offer accepted, or answer applied).
     offered_at: HashMap<PeerId, Instant>,
+    /// The browser's answer, when the edge called.
+    answer: Option<String>,
 }
 
-/// Runs an edge on its own thread, as a media worker would: answers offers from the signaling
-/// endpoint and sends silence or the tone to every connected peer.
+/// Runs an edge on its own thread, as a media worker would: serves the signaling endpoint's
+/// requests (`/offer`: the page calls; `/call` then `/answer`: the edge calls the page) and sends
+/// silence or the tone to every connected peer.
 fn spawn_edge(
     config: EdgeConfig,
-    offers: Receiver<OfferRequest>,
+    requests: Receiver<SignalingRequest>,
     stop: Arc<AtomicBool>,
     sending: Arc<AtomicU8>,
     events_at_8000: bool,
@@ -58,24 +62,48 @@ fn spawn_edge(
         let mut run = EdgeRun {
             events: Vec::new(),
             offered_at: HashMap::new(),
+            answer: None,
         };
         let mut connected: Vec<PeerId> = Vec::new();
+        let mut calling: Option<PeerId> = None;
         while !stop.load(Ordering::Relaxed) {
             let now = socket
                 .turn(&mut edge, Instant::now() + Duration::from_millis(5))
                 .expect("socket turn");
-            while let Ok(request) = offers.try_recv() {
-                let offer = if events_at_8000 {
-                    without_payload_type(&request.sdp, "110")
-                } else {
-                    request.sdp.clone()
+            while let Ok(request) = requests.try_recv() {
+                let result = match request.path.as_str() {
+                    "/offer" => {
+                        let offer = if events_at_8000 {
+                            without_payload_type(&request.body, "110")
+                        } else {
+                            request.body.clone()
+                        };
+                        edge.accept_offer(now, &offer).map(|(peer, answer)| {
+                            run.offered_at.insert(peer, now);
+                            answer
+                        })
+                    }
+                    "/call" => edge.create_offer(now).map(|(peer, offer)| {
+                        calling = Some(peer);
+                        offer
+                    }),
+                    "/answer" => {
+                        let peer = calling.expect("/call came first");
+                        let answer = if events_at_8000 {
+                            without_payload_type(&request.body, "110")
+                        } else {
+                            request.body.clone()
+                        };
+                        run.answer = Some(answer.clone());
+                        edge.accept_answer(now, peer, &answer).map(|()| {
+                            run.offered_at.insert(peer, now);
+                            String::new()
+                        })
+                    }
+                    other => panic!("unexpected request {other}"),
                 };
-                let result = edge.accept_offer(now, &offer).map(|(peer, answer)| {
-                    run.offered_at.insert(peer, now);
-                    answer
-                });
                 if let Err(e) = &result {
-                    println!("offer refused: {e}\n{}", request.sdp);
+                    println!("{} refused: {e}\n{}", request.path, request.body);
                 }
                 let _ = request.reply.send(result.map_err(|e| e.to_string()));
             }
@@ -94,6 +122,17 @@ fn spawn_edge(
         }
         run
     })
+}
+
+/// Who calls whom, and at which telephone-event rate.
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    /// Chromium pairs loopback candidates (`--allow-loopback-in-peer-connection`).
+    allow_loopback: bool,
+    /// The edge makes the offer (a bot calling a person); otherwise the page does.
+    edge_calls: bool,
+    /// Negotiate telephone-event/8000 only, by removing 48000 from the browser's SDP.
+    events_at_8000: bool,
 }
 
 /// Chromium's offer without one payload type: dropping 110 (telephone-event/48000) leaves
@@ -120,7 +159,12 @@ fn without_payload_type(sdp: &str, pt: &str) -> String {
 /// One browser call to the edge; asserts audio both ways and digits pressed in the page, and
 /// prints the setup times. With `events_at_8000` the edge is offered only
 /// telephone-event/8000.
-fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool, events_at_8000: bool) {
+fn browser_call(config: EdgeConfig, scenario: Scenario) {
+    let Scenario {
+        allow_loopback,
+        edge_calls,
+        events_at_8000,
+    } = scenario;
     let test_started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let microphone = dir.path().join("microphone.wav");
@@ -149,7 +193,14 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool, events_at_8000: 
     .expect("launch Chromium");
     let page = browser.open(&signaling.url()).expect("open the test page");
     let setup_ms = browser
-        .eval(&page, "startCall()")
+        .eval(
+            &page,
+            if edge_calls {
+                "answerCall()"
+            } else {
+                "startCall()"
+            },
+        )
         .unwrap_or_else(|e| panic!("call failed: {e}\nconsole: {:?}", browser.console()));
     let pair = browser.eval(&page, "selectedPair()").unwrap();
     println!("page: offer to connected {setup_ms} ms, candidate pair {pair}");
@@ -219,7 +270,7 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool, events_at_8000: 
         })
         .expect("the edge saw the browser connect");
     println!(
-        "edge: offer accepted to connected {:?}, browser at {remote:?}",
+        "edge: negotiated to connected {:?}, browser at {remote:?}",
         connected_at - run.offered_at[&peer]
     );
     if !allow_loopback {
@@ -275,12 +326,21 @@ fn browser_calls_edge(config: EdgeConfig, allow_loopback: bool, events_at_8000: 
     }
     let digits: Vec<u8> = presses.iter().map(|p| p.1).collect();
     assert_eq!(digits, vec![1, 11, 5], "each key once, in order");
-    let rate = if events_at_8000 { 8000 } else { 48_000 };
+    // Which rate the browser sends at: 8000 when only 8000 was negotiated; 48000 when the edge
+    // answered the browser's offer (it keeps Opus's rate). When the browser answers our offer
+    // with both rates, Chromium 156 picks 8000 (and then sends only end reports, with a duration
+    // counted on the 48 kHz clock): any rate is accepted there, as long as each key comes once.
+    let rate = reports[0].1.clock_rate;
     assert!(
         reports.iter().all(|(_, r)| r.clock_rate == rate),
-        "telephone-event/{rate}"
+        "one rate throughout"
     );
-    if !events_at_8000 {
+    match (events_at_8000, edge_calls) {
+        (true, _) => assert_eq!(rate, 8000),
+        (false, false) => assert_eq!(rate, 48_000),
+        (false, true) => assert!(rate == 8000 || rate == 48_000, "rate {rate}"),
+    }
+    if rate == 48_000 {
         // At Opus's rate Chromium sends proper reports: a start, updates, and the end with the
         // 100 ms the page asked for (to a 20 ms frame).
         for digit in [1u8, 11, 5] {
@@ -331,7 +391,14 @@ fn chromium_reaches_the_edge_on_an_advertised_non_loopback_address() {
         bind: "0.0.0.0:0".parse().unwrap(),
         ..EdgeConfig::default()
     };
-    browser_calls_edge(config, false, false);
+    browser_call(
+        config,
+        Scenario {
+            allow_loopback: false,
+            edge_calls: false,
+            events_at_8000: false,
+        },
+    );
 }
 
 #[test]
@@ -344,5 +411,32 @@ fn chromium_reaches_the_edge_on_loopback_when_allowed() {
         advertise_loopback: true,
         ..EdgeConfig::default()
     };
-    browser_calls_edge(config, true, true);
+    browser_call(
+        config,
+        Scenario {
+            allow_loopback: true,
+            edge_calls: false,
+            events_at_8000: true,
+        },
+    );
+}
+
+#[test]
+fn chromium_answers_a_call_from_the_edge() {
+    if !netns::isolate("chromium_answers_a_call_from_the_edge", None) {
+        return;
+    }
+    let config = EdgeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        advertise_loopback: true,
+        ..EdgeConfig::default()
+    };
+    browser_call(
+        config,
+        Scenario {
+            allow_loopback: true,
+            edge_calls: true,
+            events_at_8000: false,
+        },
+    );
 }

@@ -70,7 +70,10 @@ pub struct AudioPacket {
     pub arrival: Instant,
 }
 
-/// One RFC 4733 telephone-event report as received.
+/// One RFC 4733 telephone-event report as received. All reports of one key press share
+/// `rtp_timestamp`: merge by (`rtp_timestamp`, event) to report each key once. Do not rely on
+/// seeing a start or update report: Chromium sending at 8000 Hz (see
+/// [`negotiation`](super::negotiation)) sends only the three end reports, each with the marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TelephoneEventPacket {
     /// The 4-byte report as on the wire: event, E/R/volume, duration (in `clock_rate` units).

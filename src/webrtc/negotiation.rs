@@ -9,7 +9,10 @@
 //!   has both, [`prefer_event_rate_of_opus`] keeps 48000 only, and browsers send proper reports.
 //! - Gateways and older clients pair Opus with telephone-event/8000 only; that is answered as is.
 //! - Our own offers list both rates ([`offer_both_event_rates`]): str0m alone would list only
-//!   the rate of an audio codec, and a peer that only knows 8000 would then send no digits.
+//!   the rate of an audio codec, and a peer that only knows 8000 (Firefox offers only 8000)
+//!   would then send no digits at all. The price: Chromium, answering with both, sends at 8000
+//!   as above. Its digits still arrive once each (its reports of one key share a timestamp),
+//!   only their durations are wrong, so keys work with every browser.
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;

@@ -1,5 +1,6 @@
-//! A test-only signaling endpoint: `GET /` serves a page, `POST /offer` takes an SDP offer and
-//! answers with the SDP answer that the test's edge thread makes. Nothing else.
+//! A test-only signaling endpoint: `GET /` serves a page; every `POST` (such as `/offer` with an
+//! SDP offer) is handed to the test's edge thread, whose reply is the response body. Nothing
+//! else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,11 +8,13 @@ use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// An offer waiting for the edge thread's answer.
-pub struct OfferRequest {
-    /// The SDP offer.
-    pub sdp: String,
-    /// Where the edge thread sends the answer, or why there is none.
+/// A POST waiting for the edge thread's reply.
+pub struct SignalingRequest {
+    /// The path, such as `/offer`.
+    pub path: String,
+    /// The body, such as an SDP offer.
+    pub body: String,
+    /// Where the edge thread sends the response body, or why it failed (a 400).
     pub reply: Sender<Result<String, String>>,
 }
 
@@ -23,8 +26,8 @@ pub struct TestSignaling {
 }
 
 impl TestSignaling {
-    /// Serves `page` and forwards offers to `offers`, on 127.0.0.1 at a free port.
-    pub fn start(page: String, offers: Sender<OfferRequest>) -> TestSignaling {
+    /// Serves `page` and forwards POSTs to `requests`, on 127.0.0.1 at a free port.
+    pub fn start(page: String, requests: Sender<SignalingRequest>) -> TestSignaling {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind signaling"));
         let addr = server.server_addr().to_ip().expect("an IP listener");
         let serving = Arc::clone(&server);
@@ -33,14 +36,15 @@ impl TestSignaling {
                 let response = match (request.method(), request.url()) {
                     (tiny_http::Method::Get, "/") => tiny_http::Response::from_string(page.clone())
                         .with_header(header("Content-Type", "text/html; charset=utf-8")),
-                    (tiny_http::Method::Post, "/offer") => {
-                        let mut sdp = String::new();
-                        let answer = match request.as_reader().read_to_string(&mut sdp) {
-                            Ok(_) => answer(&offers, sdp),
-                            Err(e) => Err(format!("reading the offer: {e}")),
+                    (tiny_http::Method::Post, path) => {
+                        let path = path.to_string();
+                        let mut body = String::new();
+                        let reply = match request.as_reader().read_to_string(&mut body) {
+                            Ok(_) => forward(&requests, path, body),
+                            Err(e) => Err(format!("reading the request body: {e}")),
                         };
-                        match answer {
-                            Ok(sdp) => tiny_http::Response::from_string(sdp)
+                        match reply {
+                            Ok(text) => tiny_http::Response::from_string(text)
                                 .with_header(header("Content-Type", "application/sdp")),
                             Err(reason) => {
                                 tiny_http::Response::from_string(reason).with_status_code(400)
@@ -65,14 +69,18 @@ impl TestSignaling {
     }
 }
 
-fn answer(offers: &Sender<OfferRequest>, sdp: String) -> Result<String, String> {
-    let (reply, answer) = channel();
-    offers
-        .send(OfferRequest { sdp, reply })
+fn forward(
+    requests: &Sender<SignalingRequest>,
+    path: String,
+    body: String,
+) -> Result<String, String> {
+    let (reply, response) = channel();
+    requests
+        .send(SignalingRequest { path, body, reply })
         .map_err(|_| "the edge thread has stopped".to_string())?;
-    answer
+    response
         .recv_timeout(Duration::from_secs(10))
-        .map_err(|_| "the edge thread did not answer within 10 s".to_string())?
+        .map_err(|_| "the edge thread did not reply within 10 s".to_string())?
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
