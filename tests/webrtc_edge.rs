@@ -71,6 +71,14 @@ fn client_calls_edge_audio_flows_both_ways_and_digits_cross_once() {
         _ => unreachable!(),
     }
 
+    // A written frame is a datagram ready to send at once, not at the next timer.
+    let silence = [0xf8u8, 0xff, 0xfe];
+    edge.edge
+        .write_audio(Instant::now(), peer, 1, true, &silence[..])
+        .unwrap();
+    let datagram = edge.edge.poll_transmit().expect("the frame's datagram");
+    assert_eq!(datagram.destination, client.local_addr());
+
     // Audio both ways for 1.5 s; the client presses 1, #, 5 meanwhile.
     let mut sender = ToneSender::new(tone(EDGE_TONE_HZ, 48_000, 1.0, 0.3));
     let started = Instant::now();

@@ -370,15 +370,25 @@ impl WebRtcEdge {
         self.after_write(now, peer, written).map_err(refused)
     }
 
-    /// Drains a peer after a write; a refused write is the caller's error, a failed drain ends
-    /// the peer.
+    /// Drains a peer after a write, then runs its timers at `now` so the frame is packetized
+    /// and its datagram is ready for [`Self::poll_transmit`] at once (str0m packetizes on a
+    /// timer). A refused write is the caller's error; a failure of the peer ends it.
     fn after_write(
         &mut self,
         now: Instant,
         peer: PeerId,
         written: Result<(), RtcError>,
     ) -> Result<(), String> {
-        if let Err(reason) = self.drain(now, peer) {
+        let sent = self.drain(now, peer).and_then(|()| {
+            let Some(p) = self.peers.get_mut(peer) else {
+                return Ok(());
+            };
+            p.rtc
+                .handle_input(Input::Timeout(now))
+                .map_err(disconnect_reason)?;
+            self.drain(now, peer)
+        });
+        if let Err(reason) = sent {
             self.fail(peer, reason);
         }
         written.map_err(|e| match e {
