@@ -3,5 +3,15 @@
 //! This crate holds the signaling layer, the API, transports, built-in bots and the command line.
 //! The real-time audio pipeline lives in the `switchboard-media` crate.
 
+pub mod api;
+pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod media_plane;
+pub mod metrics;
+pub mod notify;
+pub mod server;
+pub mod store;
+pub mod throttle;
 pub mod webrtc;

@@ -1,8 +1,13 @@
 //! The `switchboard` command line: one subcommand per job.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod dtmf;
+
+use dtmf::DtmfCommand;
 
 /// Switchboard: a self-hosted calling-bot platform speaking the Graph communications API.
 #[derive(Debug, Parser)]
@@ -14,19 +19,53 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server: the Graph-compatible API, token endpoint, notifications and metrics.
+    Serve {
+        /// TOML configuration file; without it the embedded defaults apply (and a demo tenant is
+        /// seeded). `SWITCHBOARD_…` environment variables override both.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// DTMF tools: generate tone files, detect digits in WAV files, run the conformance procedure.
     #[command(subcommand)]
     Dtmf(DtmfCommand),
 }
 
-#[derive(Debug, Subcommand)]
-enum DtmfCommand {}
-
 impl Cli {
     /// Runs the chosen subcommand and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
-            Command::Dtmf(command) => match command {},
+            Command::Serve { config } => serve(config),
+            Command::Dtmf(command) => command.run(),
+        }
+    }
+}
+
+fn serve(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match crate::config::Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("switchboard: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::logging::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("switchboard: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "switchboard stopped");
+            eprintln!("switchboard: {error}");
+            ExitCode::FAILURE
         }
     }
 }

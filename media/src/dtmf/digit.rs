@@ -87,6 +87,7 @@ impl Digit {
     }
 
     /// The key at a keypad position: `row` indexes [`LOW_GROUP_HZ`], `col` indexes [`HIGH_GROUP_HZ`].
+    #[inline]
     pub fn from_position(row: usize, col: usize) -> Option<Digit> {
         KEYPAD.get(row)?.get(col).copied()
     }

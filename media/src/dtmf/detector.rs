@@ -1,0 +1,395 @@
+//! [`ToneDetector`]: the streaming, sans-IO in-band DTMF receiver.
+//!
+//! PCM of any chunk size goes in through [`ToneDetector::push`]; tone-start and tone-end events come
+//! out through a callback. A callback rather than a queue to poll: events are rare, the caller
+//! usually forwards them at once, and a callback needs no buffer that could fill up when a caller
+//! pushes a long file in one call. Nothing allocates after [`ToneDetector::new`].
+//!
+//! 16 kHz input is decimated to 8 kHz on the way in by a 4-tap `[1, 3, 3, 1]/8` low-pass: −1.3 dB
+//! at 1633 Hz (divided out again per bin), −30 dB where 6.4–7.3 kHz would fold onto the DTMF
+//! band. That keeps 16 kHz almost as cheap as 8 kHz. Timing is described in [`super::timing`].
+
+use super::analysis::{WindowAnalyzer, WindowHit};
+use super::correlator::{HISTORY, Kernel, Ring, SubBlockInput};
+use super::generator::power_to_dbm0;
+use super::timing::{SUB_BLOCK, WINDOW, WindowCounts};
+use super::{ConfigError, DetectorConfig, Digit};
+
+/// Whether a tone began or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ToneEdge {
+    /// The key was pressed: the tone has lasted long enough to count.
+    Start,
+    /// The key was released: the tone has been gone long enough not to be a drop-out.
+    End,
+}
+
+/// A tone starting or ending, with its timing in input samples since the detector started.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ToneEvent {
+    /// Start or end.
+    pub edge: ToneEdge,
+    /// The key.
+    pub digit: Digit,
+    /// The estimated sample index (at the input rate) of the tone's onset for a start, or of the
+    /// first sample after the tone for an end.
+    pub at: u64,
+    /// The number of input samples the detector had been given when it reported this event:
+    /// `reported_at − at` is the detection delay.
+    pub reported_at: u64,
+    /// Mean power per tone of the two tones in dBm0 (equal tones at −10 dBm0 give −10), measured
+    /// over the fully covered windows seen so far of this tone.
+    pub level_dbm0: f32,
+    /// High-group level minus low-group level in dB, from the same window.
+    pub twist_db: f32,
+}
+
+/// Counters for judging talk-off margins: how often a window looked like a digit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectorStats {
+    /// Analysis windows judged.
+    pub windows: u64,
+    /// Windows that passed every per-window test (a "single-block hit").
+    pub hit_windows: u64,
+    /// Runs of hits that ended before confirming a digit (near misses).
+    pub unconfirmed_runs: u64,
+    /// Digits confirmed.
+    pub digits: u64,
+}
+
+/// The streaming in-band DTMF receiver; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct ToneDetector {
+    config: DetectorConfig,
+    counts: WindowCounts,
+    analyzer: WindowAnalyzer,
+    kernel: Kernel,
+    /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
+    decimation: u64,
+    /// Input samples of a sub-block that arrived split across calls.
+    stage: [i16; 2 * SUB_BLOCK],
+    /// Input samples in `stage`.
+    filled: usize,
+    /// The last two input samples of the previous sub-block (16 kHz decimator).
+    history: [i16; HISTORY],
+    /// The last three sub-blocks, `ring[(next + i) % 3]` oldest first.
+    ring: Ring,
+    next: usize,
+    /// Sub-blocks analysed so far.
+    sub_blocks: u64,
+    /// Input samples received so far.
+    input_samples: u64,
+    candidate: Option<Run>,
+    active: Option<Active>,
+    stats: DetectorStats,
+}
+
+/// A run of consecutive hit windows of one digit, not yet confirmed.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    digit: Digit,
+    hits: u32,
+    /// Estimated onset at 8 kHz.
+    onset: f32,
+    best: Level,
+}
+
+/// The digit currently reported as pressed.
+#[derive(Debug, Clone, Copy)]
+struct Active {
+    digit: Digit,
+    misses: u32,
+    /// Estimated end of the tone at 8 kHz, from the last hit window and the partly covered
+    /// windows right after it.
+    end: f32,
+    /// Whether every window since the last hit was this tone partly covering the window.
+    trailing: bool,
+    best: Level,
+}
+
+/// The level of a tone: the mean tone powers over its fully covered windows. Windows more than
+/// 1 dB weaker than the strongest are left out: they are the partly covered ones at the edges.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    strongest: f32,
+    low_sum: f32,
+    high_sum: f32,
+    windows: u32,
+}
+
+/// 1 dB as a power ratio.
+const ONE_DB_BELOW: f32 = 0.794;
+
+impl Level {
+    fn of(hit: &WindowHit) -> Level {
+        Level {
+            strongest: hit.low_power + hit.high_power,
+            low_sum: hit.low_power,
+            high_sum: hit.high_power,
+            windows: 1,
+        }
+    }
+
+    fn add(&mut self, hit: &WindowHit) {
+        let power = hit.low_power + hit.high_power;
+        if power * ONE_DB_BELOW > self.strongest {
+            *self = Level::of(hit);
+        } else if power > self.strongest * ONE_DB_BELOW {
+            self.strongest = self.strongest.max(power);
+            self.low_sum += hit.low_power;
+            self.high_sum += hit.high_power;
+            self.windows += 1;
+        }
+    }
+
+    fn dbm0(&self) -> f32 {
+        power_to_dbm0((self.low_sum + self.high_sum) / (2 * self.windows) as f32)
+    }
+
+    fn twist_db(&self) -> f32 {
+        10.0 * (self.high_sum / self.low_sum).log10()
+    }
+}
+
+impl ToneDetector {
+    /// A detector for `config`, or the reason the configuration cannot work.
+    pub fn new(config: DetectorConfig) -> Result<Self, ConfigError> {
+        let counts = config.validate()?;
+        let decimation = u64::from(config.sample_rate / 8000);
+        let analyzer = WindowAnalyzer::new(&config, |f| {
+            if decimation == 2 {
+                decimator_gain(f)
+            } else {
+                1.0
+            }
+        });
+        Ok(ToneDetector {
+            config,
+            counts,
+            analyzer,
+            kernel: Kernel::detect(),
+            decimation,
+            stage: [0; 2 * SUB_BLOCK],
+            filled: 0,
+            history: [0; HISTORY],
+            ring: Ring::default(),
+            next: 0,
+            sub_blocks: 0,
+            input_samples: 0,
+            candidate: None,
+            active: None,
+            stats: DetectorStats::default(),
+        })
+    }
+
+    /// The configuration this detector runs with.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// The input sample rate in Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.config.sample_rate
+    }
+
+    /// Input samples given to the detector since it was built or reset.
+    pub fn samples_pushed(&self) -> u64 {
+        self.input_samples
+    }
+
+    /// The digit currently held down, if any.
+    pub fn active_digit(&self) -> Option<Digit> {
+        self.active.map(|a| a.digit)
+    }
+
+    /// Talk-off counters since the detector was built or reset.
+    pub fn stats(&self) -> DetectorStats {
+        self.stats
+    }
+
+    /// Forgets all input, as if newly built with the same configuration.
+    pub fn reset(&mut self) {
+        // Building allocates nothing; the configuration was validated when `self` was built.
+        *self = ToneDetector::new(self.config).expect("configuration validated at construction");
+    }
+
+    /// Feeds 16-bit PCM at the configured rate, in chunks of any size; `on_event` is called for
+    /// every tone start and end found, in order. Allocates nothing.
+    pub fn push(&mut self, pcm: &[i16], mut on_event: impl FnMut(ToneEvent)) {
+        let per_block = SUB_BLOCK * self.decimation as usize;
+        let mut rest = pcm;
+        while !rest.is_empty() {
+            // Whole sub-blocks are analysed straight from the caller's buffer.
+            if self.filled == 0 && rest.len() >= per_block {
+                let (block, tail) = rest.split_at(per_block);
+                self.input_samples += per_block as u64;
+                self.analyse_block(block, &mut on_event);
+                rest = tail;
+                continue;
+            }
+            let take = (per_block - self.filled).min(rest.len());
+            self.stage[self.filled..self.filled + take].copy_from_slice(&rest[..take]);
+            self.filled += take;
+            self.input_samples += take as u64;
+            rest = &rest[take..];
+            if self.filled == per_block {
+                self.filled = 0;
+                let stage = self.stage;
+                self.analyse_block(&stage[..per_block], &mut on_event);
+            }
+        }
+    }
+
+    /// Ends the input: reports the end of a tone still in progress. The detector can be reset and
+    /// reused afterwards.
+    pub fn finish(&mut self, mut on_event: impl FnMut(ToneEvent)) {
+        if let Some(active) = self.active.take() {
+            self.emit_end(&active, &mut on_event);
+        }
+        if self.candidate.take().is_some() {
+            self.stats.unconfirmed_runs += 1;
+        }
+    }
+
+    /// Correlates the full sub-block, judges the window it completes and updates the tone state.
+    fn analyse_block(&mut self, block: &[i16], on_event: &mut impl FnMut(ToneEvent)) {
+        let slot = self.next;
+        self.next = (self.next + 1) % 3;
+        self.sub_blocks += 1;
+        let input = if self.decimation == 2 {
+            let samples = block.try_into().expect("push hands over whole sub-blocks");
+            let history = self.history;
+            self.history = [block[2 * SUB_BLOCK - 2], block[2 * SUB_BLOCK - 1]];
+            SubBlockInput::At16k { history, samples }
+        } else {
+            SubBlockInput::At8k(block.try_into().expect("push hands over whole sub-blocks"))
+        };
+        // The first two sub-blocks do not make a window yet.
+        let analyzer = (self.sub_blocks >= 3).then_some(&self.analyzer);
+        let verdict = self.kernel.sub_block(input, &mut self.ring, slot, analyzer);
+        if self.sub_blocks < 3 {
+            return;
+        }
+        self.stats.windows += 1;
+        // The window covers 8 kHz samples [end − W, end).
+        let end = (self.sub_blocks * SUB_BLOCK as u64) as f32;
+        match verdict {
+            Some(hit) if self.analyzer.is_hit(&hit) => {
+                self.stats.hit_windows += 1;
+                self.on_hit(&hit, end, on_event);
+            }
+            partial => {
+                // A window the held tone covers only partly, right after its last hit, tells
+                // where the tone stopped more precisely than the last hit does.
+                if let (Some(hit), Some(active)) = (partial, self.active.as_mut())
+                    && active.trailing
+                    && hit.digit() == active.digit
+                {
+                    let uncovered = (1.0 - hit.share.clamp(0.0, 1.0)) * WINDOW as f32;
+                    active.end = active.end.max(end - uncovered);
+                } else if let Some(active) = self.active.as_mut() {
+                    active.trailing = false;
+                }
+                self.on_miss(on_event);
+            }
+        }
+    }
+
+    fn on_hit(&mut self, hit: &WindowHit, end: f32, on_event: &mut impl FnMut(ToneEvent)) {
+        let digit = hit.digit();
+        // The uncovered part of a partly covered window is about (1 − share)·W.
+        let uncovered = (1.0 - hit.share.min(1.0)) * WINDOW as f32;
+        if let Some(active) = self.active.as_mut()
+            && active.digit == digit
+        {
+            active.misses = 0;
+            active.trailing = true;
+            active.end = end - uncovered;
+            active.best.add(hit);
+            self.candidate = None;
+            return;
+        }
+        let run = match self.candidate.as_mut() {
+            Some(run) if run.digit == digit => {
+                run.hits += 1;
+                run.best.add(hit);
+                *run
+            }
+            other => {
+                if other.is_some() {
+                    self.stats.unconfirmed_runs += 1;
+                }
+                let run = Run {
+                    digit,
+                    hits: 1,
+                    onset: end - WINDOW as f32 + uncovered,
+                    best: Level::of(hit),
+                };
+                self.candidate = Some(run);
+                run
+            }
+        };
+        // A different digit's window is a miss for the digit held down.
+        if let Some(active) = self.active.as_mut() {
+            active.misses += 1;
+            if active.misses >= self.counts.release || run.hits >= self.counts.confirm {
+                let active = self.active.take().expect("checked just above");
+                self.emit_end(&active, on_event);
+            }
+        }
+        if run.hits >= self.counts.confirm {
+            self.candidate = None;
+            self.stats.digits += 1;
+            self.active = Some(Active {
+                digit,
+                misses: 0,
+                trailing: true,
+                end: end - uncovered,
+                best: run.best,
+            });
+            on_event(ToneEvent {
+                edge: ToneEdge::Start,
+                digit,
+                at: self.to_input_time(run.onset),
+                reported_at: self.input_samples,
+                level_dbm0: run.best.dbm0(),
+                twist_db: run.best.twist_db(),
+            });
+        }
+    }
+
+    fn on_miss(&mut self, on_event: &mut impl FnMut(ToneEvent)) {
+        if self.candidate.take().is_some() {
+            self.stats.unconfirmed_runs += 1;
+        }
+        if let Some(active) = self.active.as_mut() {
+            active.misses += 1;
+            if active.misses >= self.counts.release {
+                let active = self.active.take().expect("checked just above");
+                self.emit_end(&active, on_event);
+            }
+        }
+    }
+
+    fn emit_end(&self, active: &Active, on_event: &mut impl FnMut(ToneEvent)) {
+        on_event(ToneEvent {
+            edge: ToneEdge::End,
+            digit: active.digit,
+            at: self.to_input_time(active.end),
+            reported_at: self.input_samples,
+            level_dbm0: active.best.dbm0(),
+            twist_db: active.best.twist_db(),
+        });
+    }
+
+    /// An 8 kHz analysis time as an input sample index. The decimator's output `n` is centred on
+    /// input sample `2n − ½`, close enough to `2n`.
+    fn to_input_time(&self, t8: f32) -> u64 {
+        (t8.max(0.0).round() as u64) * self.decimation
+    }
+}
+
+/// Amplitude response of the `[1, 3, 3, 1]/8` decimation filter at `f` Hz on 16 kHz input.
+fn decimator_gain(f: f32) -> f32 {
+    (std::f32::consts::PI * f / 16_000.0).cos().powi(3)
+}

@@ -1,0 +1,112 @@
+//! What a session hands back from `poll_output`: packets to send and events.
+
+use super::config::LegId;
+use crate::dtmf::{Digit, ToneSource};
+use crate::jitter::JitterStats;
+use crate::prompt::PlaybackId;
+use crate::record::RecordResult;
+use std::time::Duration;
+
+/// One output of [`super::MediaSession::poll_output`].
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// Something happened.
+    Event(Event),
+    /// An RTP payload to send to a leg (the transport adds SSRC, SRTP and UDP).
+    Packet(OutgoingPacket<'a>),
+}
+
+/// An Opus RTP packet for one leg, with its sequence number and timestamp already continuous
+/// across sources (prompts, tones, mixes, forwarded audio, silence).
+#[derive(Debug, PartialEq, Eq)]
+pub struct OutgoingPacket<'a> {
+    /// The leg to send to.
+    pub leg: LegId,
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp (48 kHz clock).
+    pub timestamp: u32,
+    /// RTP marker bit: set on the first packet sent to the leg.
+    pub marker: bool,
+    /// The Opus payload.
+    pub payload: &'a [u8],
+}
+
+/// Counters of one leg's received media.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegStats {
+    /// Jitter-buffer counters: received, duplicate, late, lost, FEC-recovered, concealed, discarded.
+    pub jitter: JitterStats,
+    /// Payloads that are not valid Opus (or exceed the payload limit), dropped.
+    pub garbage: u64,
+    /// Valid Opus payloads of a duration other than 20 ms, dropped.
+    pub wrong_duration: u64,
+    /// Decodes libopus refused (concealed instead).
+    pub decode_errors: u64,
+    /// RFC 4733 telephone-event payloads received.
+    pub telephone_events: u64,
+    /// The jitter buffer's current play-out delay in frames.
+    pub target_delay_frames: u8,
+}
+
+/// Something a session reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A key press began on a leg.
+    ToneStarted {
+        /// The leg that pressed it.
+        leg: LegId,
+        /// The key.
+        digit: Digit,
+        /// How it was heard.
+        source: ToneSource,
+    },
+    /// A key press ended on a leg.
+    ToneEnded {
+        /// The leg that pressed it.
+        leg: LegId,
+        /// The key.
+        digit: Digit,
+        /// How long it was held.
+        duration: Duration,
+    },
+    /// A play list played to its end.
+    PromptFinished(PlaybackId),
+    /// A play list was cut short (stopped, replaced, pre-empted by a recording, or hang-up).
+    PromptCancelled(PlaybackId),
+    /// A recording ended; the clip is inside.
+    RecordFinished(RecordResult),
+    /// A leg started speaking.
+    SpeechStarted {
+        /// The leg.
+        leg: LegId,
+        /// Its level in dBFS.
+        level_dbfs: f32,
+    },
+    /// A leg stopped speaking (after the hangover).
+    SpeechEnded {
+        /// The leg.
+        leg: LegId,
+        /// Its noise floor in dBFS.
+        noise_floor_dbfs: f32,
+    },
+    /// A periodic level report.
+    Level {
+        /// The leg.
+        leg: LegId,
+        /// Level of the last frame in dBFS.
+        level_dbfs: f32,
+        /// The estimated noise floor in dBFS.
+        noise_floor_dbfs: f32,
+        /// Whether the leg is speaking.
+        speaking: bool,
+    },
+    /// Packet counters of a leg: periodic, and final when the leg is removed.
+    PacketStats {
+        /// The leg.
+        leg: LegId,
+        /// The counters.
+        stats: LegStats,
+    },
+}

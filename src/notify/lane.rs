@@ -1,0 +1,232 @@
+//! One delivery lane per call: a task that POSTs the call's notifications one batch at a time,
+//! so a call's order is strict while other calls' lanes run independently.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use bytes::Bytes;
+use serde_json::json;
+
+use super::stats::DropReason;
+use super::transport::PostOutcome;
+use super::{AppQueue, NotificationRequest, NotifierInner};
+
+/// Redirect hops followed for one POST before it counts as a failed attempt.
+const MAX_REDIRECTS: u32 = 5;
+
+/// A queued notification.
+#[derive(Debug)]
+pub(super) struct LaneItem {
+    tenant_id: String,
+    callback_uri: String,
+    notification: serde_json::Value,
+}
+
+impl From<NotificationRequest> for LaneItem {
+    fn from(request: NotificationRequest) -> Self {
+        LaneItem {
+            tenant_id: request.tenant_id,
+            callback_uri: request.callback_uri,
+            notification: request.notification,
+        }
+    }
+}
+
+/// The notifications of one call not yet delivered.
+#[derive(Debug)]
+pub(super) struct Lane {
+    /// Waiting, in order.
+    pub(super) pending: VecDeque<LaneItem>,
+    /// How many were taken for the POST in progress.
+    pub(super) in_flight: usize,
+}
+
+impl Lane {
+    pub(super) fn new(first: LaneItem) -> Self {
+        Lane {
+            pending: VecDeque::from([first]),
+            in_flight: 0,
+        }
+    }
+}
+
+enum BatchResult {
+    Delivered,
+    Dropped(DropReason, String),
+    Aborted,
+}
+
+/// The lane task: runs until the call's queue is empty (then removes the lane) or shutdown aborts.
+pub(super) async fn run(inner: Arc<NotifierInner>, app: Arc<AppQueue>, call_id: String) {
+    // Where a receiver redirected a callback URI; later POSTs of this call go there directly.
+    let mut redirects: HashMap<String, String> = HashMap::new();
+    loop {
+        if inner.aborted.load(Ordering::Acquire) {
+            return;
+        }
+        let batch = {
+            let mut lanes = app.lanes.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(lane) = lanes.get_mut(&call_id) else {
+                return;
+            };
+            if lane.pending.is_empty() {
+                lanes.remove(&call_id);
+                return;
+            }
+            let mut batch = Vec::new();
+            while let Some(next) = lane.pending.front() {
+                let fits = batch.first().is_none_or(|first: &LaneItem| {
+                    first.callback_uri == next.callback_uri && first.tenant_id == next.tenant_id
+                });
+                if !fits || batch.len() >= inner.settings.max_batch {
+                    break;
+                }
+                batch.extend(lane.pending.pop_front());
+            }
+            lane.in_flight = batch.len();
+            batch
+        };
+        let result = deliver(&inner, &app.app_id, &call_id, &batch, &mut redirects).await;
+        {
+            let mut lanes = app.lanes.lock().unwrap_or_else(|p| p.into_inner());
+            match lanes.get_mut(&call_id) {
+                Some(lane) => lane.in_flight = 0,
+                // The shutdown drain took the lane and has already accounted for this batch.
+                None => return,
+            }
+        }
+        let count = batch.len();
+        match result {
+            BatchResult::Delivered => app.stats.record_delivered(count),
+            BatchResult::Dropped(reason, detail) => {
+                tracing::warn!(app_id = %app.app_id, call_id = %call_id, count, reason = reason.as_str(), %detail, "notifications dropped");
+                app.stats.record_drop(reason, &call_id, count, detail);
+            }
+            BatchResult::Aborted => return,
+        }
+        app.stats.release(count);
+        inner.progress.notify_waiters();
+    }
+}
+
+/// POSTs one batch until it is delivered, refused for good, given up, or shutdown aborts.
+async fn deliver(
+    inner: &NotifierInner,
+    app_id: &str,
+    call_id: &str,
+    batch: &[LaneItem],
+    redirects: &mut HashMap<String, String>,
+) -> BatchResult {
+    let Some(first) = batch.first() else {
+        return BatchResult::Delivered;
+    };
+    let envelope = json!({
+        "@odata.type": "#microsoft.graph.commsNotifications",
+        "value": batch.iter().map(|item| &item.notification).collect::<Vec<_>>(),
+    });
+    let body = Bytes::from(envelope.to_string());
+    // One message id per batch, kept across retries, so a receiver can drop duplicates.
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let policy = inner.settings.retry;
+    let started = tokio::time::Instant::now();
+    let mut uri = redirects
+        .get(&first.callback_uri)
+        .cloned()
+        .unwrap_or_else(|| first.callback_uri.clone());
+    let mut attempt: u32 = 0;
+    let mut hops: u32 = 0;
+    loop {
+        let token = match inner.tokens.notification_token(app_id, &first.tenant_id) {
+            Ok(token) => token,
+            Err(error) => return BatchResult::Dropped(DropReason::GaveUp, error.to_string()),
+        };
+        let headers = post_headers(&token, &inner.settings.user_agent, call_id, &message_id);
+        let (reason, retry_after) = match inner
+            .transport
+            .post(uri.clone(), headers, body.clone())
+            .await
+        {
+            PostOutcome::Delivered => return BatchResult::Delivered,
+            PostOutcome::Rejected(status) => {
+                return BatchResult::Dropped(
+                    DropReason::Rejected,
+                    format!("{uri} answered {status}; not retried"),
+                );
+            }
+            PostOutcome::Redirect(target) if hops < MAX_REDIRECTS => {
+                hops += 1;
+                tracing::info!(app_id, call_id, from = %uri, to = %target, "notification receiver redirected");
+                redirects.insert(first.callback_uri.clone(), target.clone());
+                uri = target;
+                continue;
+            }
+            PostOutcome::Redirect(_) => (format!("more than {MAX_REDIRECTS} redirects"), None),
+            PostOutcome::Retry {
+                reason,
+                retry_after,
+            } => (reason, retry_after),
+        };
+        hops = 0;
+        metrics::counter!(crate::metrics::NOTIFICATION_RETRIES, "app_id" => app_id.to_owned())
+            .increment(1);
+        let elapsed = started.elapsed();
+        if elapsed >= policy.give_up_after {
+            return BatchResult::Dropped(
+                DropReason::GaveUp,
+                format!(
+                    "{uri} still failing after {} s ({} attempts): {reason}",
+                    elapsed.as_secs(),
+                    attempt + 1
+                ),
+            );
+        }
+        let mut delay = policy.delay(attempt, inner.jitter());
+        if let Some(asked) = retry_after {
+            delay = delay.max(asked.min(policy.max));
+        }
+        delay = delay.min(policy.give_up_after - elapsed);
+        if attempt == 0 || attempt.is_multiple_of(5) {
+            tracing::warn!(app_id, call_id, %uri, attempt = attempt + 1, retry_in_ms = delay.as_millis() as u64, %reason, "notification POST failed; will retry");
+        }
+        attempt += 1;
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                () = inner.progress.notified() => {
+                    if inner.aborted.load(Ordering::Acquire) {
+                        return BatchResult::Aborted;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The headers Graph sends on callbacks (reference §1.3), with the notification JWT.
+fn post_headers(token: &str, user_agent: &str, call_id: &str, message_id: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut set = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::AUTHORIZATION, &format!("Bearer {token}"));
+    set(header::CONTENT_TYPE, "application/json");
+    set(header::ACCEPT, "application/json");
+    set(header::USER_AGENT, user_agent);
+    // Graph's chain and scenario ids group the messages of one call; the call id does that here.
+    set(
+        HeaderName::from_static("x-microsoft-skype-chain-id"),
+        call_id,
+    );
+    set(HeaderName::from_static("scenario-id"), call_id);
+    set(
+        HeaderName::from_static("x-microsoft-skype-message-id"),
+        message_id,
+    );
+    headers
+}

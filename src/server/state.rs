@@ -1,0 +1,138 @@
+//! `AppState`: everything a request handler can reach, built once at start-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::keys::{KeyError, SigningKeys};
+use crate::auth::tokens::TokenService;
+use crate::config::Config;
+use crate::media_plane::MediaPlane;
+use crate::notify::{DeliverySettings, HttpTransport, Notifier};
+use crate::server::shutdown::Shutdown;
+use crate::store::{Store, StoreError};
+use crate::throttle::{CallAdmission, RateLimiter};
+
+/// Shared state of the server; cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct AppState {
+    /// The loaded configuration.
+    pub config: Arc<Config>,
+    /// Base URL clients reach this server at, without a trailing slash (e.g. `http://localhost:8080`).
+    /// Use it for `Location` headers, `joinWebUrl`, `recordingLocation`.
+    pub public_url: Arc<str>,
+    /// Directory and meetings (SQLite).
+    pub store: Store,
+    /// Access-token and notification-token signing and verification.
+    pub tokens: Arc<TokenService>,
+    /// Notification delivery to callback URIs.
+    pub notifier: Notifier,
+    /// Per-caller request rate limit (applied by the `/v1.0` auth layer).
+    pub throttle: Arc<RateLimiter>,
+    /// Concurrent-call caps; the call code takes a slot per call.
+    pub admission: CallAdmission,
+    /// Shutdown signal and hooks (the call code registers "end every call" here).
+    pub shutdown: Shutdown,
+    /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).
+    pub metrics: Option<PrometheusHandle>,
+    /// The real-time media plane; `None` until it is built (calls then run signaling-only).
+    pub media: Option<Arc<MediaPlane>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store failed to open.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The signing key failed to load.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The HTTP client for notifications failed to build.
+    #[error("notification HTTP client: {0}")]
+    HttpClient(String),
+}
+
+impl AppState {
+    /// Opens the store and keys in `config.data_dir` and builds every service.
+    ///
+    /// `public_url` is the resolved base URL (the bound port is known only after binding).
+    pub fn build(
+        config: Config,
+        public_url: &str,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<AppState, StateError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StateError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
+        let store = Store::open(&config.data_dir)?;
+        let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir.join("keys"))?);
+        let issuer = if config.auth.issuer.is_empty() {
+            public_url.to_string()
+        } else {
+            config.auth.issuer.clone()
+        };
+        let notification_issuer = if config.notify.token_issuer.is_empty() {
+            issuer.clone()
+        } else {
+            config.notify.token_issuer.clone()
+        };
+        let tokens = TokenService::new(
+            keys,
+            issuer,
+            config.auth.api_audience.clone(),
+            config.auth.access_token_lifetime_secs,
+            notification_issuer,
+            config.notify.token_lifetime_secs,
+        );
+        let transport = HttpTransport::new(
+            Duration::from_millis(config.notify.connect_timeout_ms),
+            Duration::from_millis(config.notify.request_timeout_ms),
+        )
+        .map_err(|e| StateError::HttpClient(e.to_string()))?;
+        let notifier = Notifier::new(
+            DeliverySettings::from_config(&config.notify),
+            tokens.clone(),
+            Arc::new(transport),
+        );
+        let throttle = RateLimiter::new(
+            config.limits.requests_per_window,
+            Duration::from_secs(u64::from(config.limits.window_secs)),
+        );
+        let admission = CallAdmission::new(
+            config.limits.max_concurrent_calls_per_app,
+            config.limits.max_concurrent_calls,
+        );
+        Ok(AppState {
+            config: Arc::new(config),
+            public_url,
+            store,
+            tokens: Arc::new(tokens),
+            notifier,
+            throttle: Arc::new(throttle),
+            admission,
+            shutdown: Shutdown::new(),
+            metrics,
+            media: None,
+        })
+    }
+}

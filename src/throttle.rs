@@ -1,0 +1,265 @@
+//! Request rate limits (a token bucket per caller) and the admission of new calls (caps on
+//! concurrent calls per application and on the whole server).
+//!
+//! Both take their decisions from plain data and an explicit `Instant`, so they are tested without
+//! clocks or sockets.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::api::error::ApiError;
+
+/// A token bucket per caller: `requests_per_window` requests, refilled evenly over the window.
+#[derive(Debug)]
+pub struct RateLimiter {
+    capacity: f64,
+    refill_per_sec: f64,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `requests_per_window` per `window` per caller, bursting up to that many.
+    pub fn new(requests_per_window: u32, window: Duration) -> Self {
+        let capacity = f64::from(requests_per_window.max(1));
+        RateLimiter {
+            capacity,
+            refill_per_sec: capacity / window.as_secs_f64().max(0.001),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `caller`'s bucket, or says how long until one is available.
+    pub fn check(&self, caller: &str, now: Instant) -> Result<(), Duration> {
+        // The lock is held for a few arithmetic operations; no await, no I/O inside.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(caller.to_owned()).or_insert(Bucket {
+            tokens: self.capacity,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.refill_per_sec).min(self.capacity);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.refill_per_sec,
+            ))
+        }
+    }
+
+    /// [`RateLimiter::check`] as a Graph 429 error with `Retry-After` in whole seconds.
+    pub fn check_request(&self, caller: &str, now: Instant) -> Result<(), ApiError> {
+        self.check(caller, now).map_err(|wait| {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::too_many_requests(
+                format!(
+                    "{caller} exceeded {} requests per {:.0} s; retry after {secs} s",
+                    self.capacity,
+                    self.capacity / self.refill_per_sec
+                ),
+                secs,
+            )
+        })
+    }
+}
+
+/// Caps on concurrent calls; the call code asks for a [`CallSlot`] when it creates a call (or
+/// accepts an incoming one) and drops it when the call ends.
+#[derive(Debug, Clone)]
+pub struct CallAdmission {
+    inner: Arc<AdmissionInner>,
+}
+
+#[derive(Debug)]
+struct AdmissionInner {
+    per_app_limit: u32,
+    total_limit: u32,
+    counts: Mutex<AdmissionCounts>,
+}
+
+#[derive(Debug, Default)]
+struct AdmissionCounts {
+    total: u32,
+    per_app: HashMap<String, u32>,
+}
+
+/// Why a call was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    /// The application holds its maximum number of calls.
+    #[error(
+        "application {app_id} already has {limit} concurrent calls, the most allowed (limits.max_concurrent_calls_per_app); end a call first"
+    )]
+    AppLimit {
+        /// The application.
+        app_id: String,
+        /// Its limit.
+        limit: u32,
+    },
+    /// The server holds its maximum number of calls.
+    #[error(
+        "the server already carries {limit} concurrent calls, the most allowed (limits.max_concurrent_calls); try again later"
+    )]
+    ServerLimit {
+        /// The limit.
+        limit: u32,
+    },
+}
+
+impl From<AdmissionError> for ApiError {
+    fn from(error: AdmissionError) -> Self {
+        // 429 so clients back off and retry (the Graph SDK honours Retry-After on 429).
+        ApiError::too_many_requests(error.to_string(), 5)
+    }
+}
+
+/// One admitted call; releases its place when dropped.
+#[derive(Debug)]
+pub struct CallSlot {
+    inner: Arc<AdmissionInner>,
+    app_id: String,
+}
+
+impl CallAdmission {
+    /// Caps of `per_app_limit` calls per application and `total_limit` on the server.
+    pub fn new(per_app_limit: u32, total_limit: u32) -> Self {
+        CallAdmission {
+            inner: Arc::new(AdmissionInner {
+                per_app_limit,
+                total_limit,
+                counts: Mutex::new(AdmissionCounts::default()),
+            }),
+        }
+    }
+
+    /// Admits one more call for `app_id`, or says which cap is reached.
+    pub fn try_admit(&self, app_id: &str) -> Result<CallSlot, AdmissionError> {
+        let mut counts = self.inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.total >= self.inner.total_limit {
+            return Err(AdmissionError::ServerLimit {
+                limit: self.inner.total_limit,
+            });
+        }
+        let app_count = counts.per_app.get(app_id).copied().unwrap_or(0);
+        if app_count >= self.inner.per_app_limit {
+            return Err(AdmissionError::AppLimit {
+                app_id: app_id.to_owned(),
+                limit: self.inner.per_app_limit,
+            });
+        }
+        counts.total += 1;
+        counts.per_app.insert(app_id.to_owned(), app_count + 1);
+        metrics::gauge!(crate::metrics::ACTIVE_CALLS).set(f64::from(counts.total));
+        Ok(CallSlot {
+            inner: Arc::clone(&self.inner),
+            app_id: app_id.to_owned(),
+        })
+    }
+
+    /// Calls `app_id` holds now.
+    pub fn active_for(&self, app_id: &str) -> u32 {
+        let counts = self.inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.per_app.get(app_id).copied().unwrap_or(0)
+    }
+
+    /// Calls on the server now.
+    pub fn active_total(&self) -> u32 {
+        self.inner
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .total
+    }
+}
+
+impl CallSlot {
+    /// The application this call counts against.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        let mut counts = self.inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(count) = counts.per_app.get_mut(&self.app_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.per_app.remove(&self.app_id);
+            }
+        }
+        metrics::gauge!(crate::metrics::ACTIVE_CALLS).set(f64::from(counts.total));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_a_burst_then_refills_evenly() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(3));
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            limiter.check("a", t0).unwrap();
+        }
+        let wait = limiter.check("a", t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 1.0).abs() < 1e-6, "wait {wait:?}");
+        // Another caller has its own bucket.
+        limiter.check("b", t0).unwrap();
+        // After one second one request is available again, not more.
+        let t1 = t0 + Duration::from_secs(1);
+        limiter.check("a", t1).unwrap();
+        assert!(limiter.check("a", t1).is_err());
+    }
+
+    #[test]
+    fn throttled_request_is_a_429_with_whole_second_retry_after() {
+        let limiter = RateLimiter::new(1, Duration::from_secs(15));
+        let now = Instant::now();
+        limiter.check_request("app", now).unwrap();
+        let error = limiter.check_request("app", now).unwrap_err();
+        assert_eq!(error.status.as_u16(), 429);
+        assert_eq!(error.retry_after_secs, Some(15));
+    }
+
+    #[test]
+    fn admission_caps_per_app_and_total_and_releases_on_drop() {
+        let admission = CallAdmission::new(2, 3);
+        let a1 = admission.try_admit("a").unwrap();
+        let _a2 = admission.try_admit("a").unwrap();
+        assert_eq!(
+            admission.try_admit("a").unwrap_err(),
+            AdmissionError::AppLimit {
+                app_id: "a".into(),
+                limit: 2
+            }
+        );
+        let _b1 = admission.try_admit("b").unwrap();
+        assert_eq!(
+            admission.try_admit("c").unwrap_err(),
+            AdmissionError::ServerLimit { limit: 3 }
+        );
+        drop(a1);
+        assert_eq!(admission.active_for("a"), 1);
+        assert_eq!(admission.active_total(), 2);
+        let _c1 = admission.try_admit("c").unwrap();
+        let error: ApiError = admission.try_admit("c").unwrap_err().into();
+        assert_eq!(error.status.as_u16(), 429);
+        assert!(
+            error.message.contains("max_concurrent_calls"),
+            "{}",
+            error.message
+        );
+    }
+}
