@@ -8,6 +8,8 @@ mod correlator;
 mod detector;
 mod digit;
 pub mod generator;
+#[cfg(target_arch = "x86_64")]
+mod kernel_vnni;
 mod media_time;
 pub mod merger;
 pub mod telephone_event;
