@@ -17,3 +17,4 @@ pub mod notify;
 pub mod server;
 pub mod store;
 pub mod throttle;
+pub mod webrtc;

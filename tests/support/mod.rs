@@ -9,9 +9,18 @@
 //! - [`Webhook`]: a loopback HTTP receiver that records every POST and answers with a status
 //!   the test can change at any time.
 //!
-//! Use it from a test file with `mod support;`.
+//! Use it from a test file with `mod support;`. Submodules: [`audio`] (tones and their
+//! measurement), [`browser`] (headless Chromium over the DevTools protocol), [`edge`] (a WebRTC
+//! edge on loopback), [`netns`] (a private network namespace per test), [`signaling`] (a
+//! test-only offer/answer endpoint).
 
 #![allow(dead_code)]
+
+pub mod audio;
+pub mod browser;
+pub mod edge;
+pub mod netns;
+pub mod signaling;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
