@@ -5,10 +5,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod cli;
 pub mod config;
+pub mod graph;
 pub mod logging;
 pub mod media_plane;
+pub mod meetings;
 pub mod metrics;
 pub mod notify;
 pub mod server;

@@ -1,0 +1,325 @@
+//! The boundary between the control plane (calls, operations) and the media plane (worker
+//! threads running one `MediaSession` per leg).
+//!
+//! Commands flow down through [`MediaPlane::submit`], which must never block: the media plane
+//! puts them on the bounded lock-free queue of the worker that owns the call and refuses when it
+//! is full. Events flow up through a [`MediaEventSink`], which the media plane may call from any
+//! thread (it never blocks either). Both speak in domain terms: calls, conversations,
+//! participants, operations, DTMF keys and prompt sources — no Graph JSON, no HTTP.
+//!
+//! Contract, per command (the media plane implements it; the control plane relies on it):
+//!
+//! | command | reply event |
+//! |---|---|
+//! | `OpenLeg` | exactly one `LegReady` or `LegFailed` |
+//! | `CloseLeg` | none; the leg's queued and running operations are dropped silently |
+//! | `PlayPrompts`, `Record`, `SendDtmf` | exactly one `OperationFinished` for that operation |
+//! | `CancelMediaProcessing` | one `OperationFinished` (outcome `OperationCanceled`) per running or queued prompt, record and DTMF operation of the leg |
+//! | `SubscribeTones` | none; from then on one `ToneDetected` per key press heard on the leg |
+//! | `SetSelfMuted`, `SetServerMuted` | none |
+//!
+//! Operations of one leg run in the order submitted, except that a `Record` with
+//! `barge_in_allowed` first cancels (reports `OperationCanceled` for) the leg's running and
+//! queued prompt and record operations. Events about a leg after its `CloseLeg` are ignored.
+
+use std::time::Duration;
+
+use switchboard_media::dtmf::Digit;
+
+use super::ids::{CallId, ConversationId, OperationId, ParticipantId};
+use super::result_codes::ResultCode;
+use super::validate::{PromptSource, RecordResponse};
+
+/// Who runs a leg's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosting {
+    /// Switchboard runs the media (serviceHostedMediaConfig): prompts, recording, tones.
+    Service,
+    /// The bot declared app-hosted media; Switchboard bridges audio but runs no media actions.
+    App,
+}
+
+/// A command from the control plane to the media plane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    /// Set up media for a leg that has been answered: join it to its conversation's audio.
+    OpenLeg {
+        /// The leg.
+        call: CallId,
+        /// The conversation whose other legs it hears and is heard by.
+        conversation: ConversationId,
+        /// The leg's participant id, used to name who pressed a key.
+        participant: ParticipantId,
+        /// Who runs the media.
+        hosting: Hosting,
+        /// Prompts to fetch and cache now (`preFetchMedia`).
+        prefetch: Vec<PromptSource>,
+    },
+    /// Tear down a leg's media.
+    CloseLeg {
+        /// The leg.
+        call: CallId,
+    },
+    /// Play prompts in order into the leg (heard by the conversation's other participants).
+    PlayPrompts {
+        /// The leg.
+        call: CallId,
+        /// The operation to finish.
+        operation: OperationId,
+        /// The prompts, in order.
+        prompts: Vec<PromptSource>,
+    },
+    /// Record what the leg hears (recordResponse).
+    Record {
+        /// The leg.
+        call: CallId,
+        /// The operation to finish.
+        operation: OperationId,
+        /// Prompt, beep, timers, stop tones, barge-in.
+        settings: RecordResponse,
+    },
+    /// Start reporting key presses heard on the leg.
+    SubscribeTones {
+        /// The leg.
+        call: CallId,
+    },
+    /// Send keys in-band as audio.
+    SendDtmf {
+        /// The leg.
+        call: CallId,
+        /// The operation to finish.
+        operation: OperationId,
+        /// Keys in order.
+        tones: Vec<Digit>,
+        /// Pause between keys.
+        delay_between: Duration,
+    },
+    /// Cancel the leg's running and queued prompt, record and DTMF operations.
+    CancelMediaProcessing {
+        /// The leg.
+        call: CallId,
+    },
+    /// The bot mutes (or unmutes) itself: its outbound audio becomes silence.
+    SetSelfMuted {
+        /// The leg.
+        call: CallId,
+        /// Muted or not.
+        muted: bool,
+    },
+    /// A server mute: drop the audio a participant sends into the conversation.
+    SetServerMuted {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The participant whose audio is dropped.
+        participant: ParticipantId,
+        /// Muted or not.
+        muted: bool,
+    },
+}
+
+impl MediaCommand {
+    /// The leg the command is about, if it is about one leg.
+    pub fn call(&self) -> Option<&CallId> {
+        match self {
+            MediaCommand::OpenLeg { call, .. }
+            | MediaCommand::CloseLeg { call }
+            | MediaCommand::PlayPrompts { call, .. }
+            | MediaCommand::Record { call, .. }
+            | MediaCommand::SubscribeTones { call }
+            | MediaCommand::SendDtmf { call, .. }
+            | MediaCommand::CancelMediaProcessing { call }
+            | MediaCommand::SetSelfMuted { call, .. } => Some(call),
+            MediaCommand::SetServerMuted { .. } => None,
+        }
+    }
+}
+
+/// A recorded clip, served by the media plane at `location` to holders of `access_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// Absolute URL of the clip.
+    pub location: String,
+    /// Bearer token that unlocks it.
+    pub access_token: String,
+}
+
+/// How a media operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationOutcome {
+    /// The outcome, from the one result-code table.
+    pub result: ResultCode,
+    /// What exactly happened, in words (the format that was wrong, the URL that failed…).
+    pub detail: Option<String>,
+    /// The clip of a record operation.
+    pub recording: Option<Recording>,
+}
+
+/// An event from the media plane to the control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The leg's media is up: the call becomes established.
+    LegReady {
+        /// The leg.
+        call: CallId,
+    },
+    /// The leg's media could not be set up or was lost: the call ends with 410/301005.
+    LegFailed {
+        /// The leg.
+        call: CallId,
+        /// Why, in words.
+        detail: String,
+    },
+    /// A key press heard on a leg that subscribed to tones.
+    ToneDetected {
+        /// The leg that heard it.
+        call: CallId,
+        /// The key.
+        tone: Digit,
+        /// Who pressed it (the participant whose audio carried it), when known.
+        participant: Option<ParticipantId>,
+    },
+    /// A prompt, record or DTMF operation ended.
+    OperationFinished {
+        /// The leg.
+        call: CallId,
+        /// The operation.
+        operation: OperationId,
+        /// How it ended.
+        outcome: OperationOutcome,
+    },
+}
+
+/// The media plane refused a command because the owning worker's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the media plane's command queue is full; try again shortly")]
+pub struct MediaPlaneBusy;
+
+/// What the control plane hands media commands to. Implemented by the media plane.
+pub trait MediaPlane: Send + Sync + 'static {
+    /// Queues a command for the worker owning its call. Never blocks.
+    fn submit(&self, command: MediaCommand) -> Result<(), MediaPlaneBusy>;
+}
+
+/// Where the media plane sends events. Cheap to clone; callable from any thread; never blocks.
+#[derive(Debug, Clone)]
+pub struct MediaEventSink {
+    sender: tokio::sync::mpsc::Sender<MediaEvent>,
+}
+
+/// The control plane could not take an event because its queue is full; the media plane counts
+/// and reports these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the control plane's event queue is full; event dropped: {0:?}")]
+pub struct EventQueueFull(pub Box<MediaEvent>);
+
+impl MediaEventSink {
+    /// A sink and the receiver the control plane reads, holding at most `capacity` events.
+    pub fn channel(capacity: usize) -> (MediaEventSink, tokio::sync::mpsc::Receiver<MediaEvent>) {
+        let (sender, receiver) = tokio::sync::mpsc::channel(capacity);
+        (MediaEventSink { sender }, receiver)
+    }
+
+    /// Sends an event without waiting.
+    pub fn push(&self, event: MediaEvent) -> Result<(), EventQueueFull> {
+        self.sender
+            .try_send(event)
+            .map_err(|e| EventQueueFull(Box::new(e.into_inner())))
+    }
+}
+
+/// The media plane used until a real one is plugged in: legs connect at once with no audio, and
+/// every media operation fails with a message saying no media engine runs. Tone subscriptions
+/// succeed and simply never report a key.
+#[derive(Debug, Clone)]
+pub struct SignallingOnlyMedia {
+    events: MediaEventSink,
+}
+
+impl SignallingOnlyMedia {
+    /// A signalling-only media plane reporting to `events`.
+    pub fn new(events: MediaEventSink) -> SignallingOnlyMedia {
+        SignallingOnlyMedia { events }
+    }
+}
+
+impl MediaPlane for SignallingOnlyMedia {
+    fn submit(&self, command: MediaCommand) -> Result<(), MediaPlaneBusy> {
+        let event = match command {
+            MediaCommand::OpenLeg { call, .. } => MediaEvent::LegReady { call },
+            MediaCommand::PlayPrompts {
+                call, operation, ..
+            }
+            | MediaCommand::Record {
+                call, operation, ..
+            }
+            | MediaCommand::SendDtmf {
+                call, operation, ..
+            } => MediaEvent::OperationFinished {
+                call,
+                operation,
+                outcome: OperationOutcome {
+                    result: ResultCode::OperationMediaFailure,
+                    detail: Some(
+                        "this server runs without a media engine (signalling only)".into(),
+                    ),
+                    recording: None,
+                },
+            },
+            _ => return Ok(()),
+        };
+        self.events.push(event).map_err(|_| MediaPlaneBusy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signalling_only_media_connects_legs_and_fails_operations_clearly() {
+        let (sink, mut events) = MediaEventSink::channel(4);
+        let media = SignallingOnlyMedia::new(sink);
+        let call = CallId::from("c1");
+        media
+            .submit(MediaCommand::OpenLeg {
+                call: call.clone(),
+                conversation: ConversationId::from("v"),
+                participant: ParticipantId::from("p"),
+                hosting: Hosting::Service,
+                prefetch: vec![],
+            })
+            .unwrap();
+        assert_eq!(
+            events.try_recv().unwrap(),
+            MediaEvent::LegReady { call: call.clone() }
+        );
+        media
+            .submit(MediaCommand::SubscribeTones { call: call.clone() })
+            .unwrap();
+        assert!(events.try_recv().is_err(), "a subscription has no reply");
+        media
+            .submit(MediaCommand::PlayPrompts {
+                call: call.clone(),
+                operation: OperationId::from("o"),
+                prompts: vec![],
+            })
+            .unwrap();
+        let MediaEvent::OperationFinished { outcome, .. } = events.try_recv().unwrap() else {
+            panic!("expected an operation result")
+        };
+        assert_eq!(outcome.result, ResultCode::OperationMediaFailure);
+        assert!(outcome.detail.unwrap().contains("without a media engine"));
+    }
+
+    #[test]
+    fn a_full_event_queue_is_reported_not_waited_on() {
+        let (sink, _events) = MediaEventSink::channel(1);
+        let call = CallId::from("c");
+        sink.push(MediaEvent::LegReady { call: call.clone() })
+            .unwrap();
+        let err = sink
+            .push(MediaEvent::LegReady { call: call.clone() })
+            .unwrap_err();
+        assert_eq!(*err.0, MediaEvent::LegReady { call });
+    }
+}

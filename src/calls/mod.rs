@@ -1,0 +1,23 @@
+//! Calls: the state machine, the result-code table, the call aggregate and its registry, and
+//! the notifications each change produces. Plain logic: no sockets, no tasks, time passed in.
+
+pub mod call;
+pub mod conversation;
+pub mod endpoints;
+pub mod ids;
+pub mod media;
+pub mod notify;
+pub mod operations;
+pub mod registry;
+mod registry_events;
+#[cfg(test)]
+mod registry_group_tests;
+mod registry_participants;
+mod registry_requests;
+mod registry_rules;
+#[cfg(test)]
+mod registry_tests;
+pub mod result_codes;
+pub mod runtime;
+pub mod state;
+pub mod validate;

@@ -1,0 +1,90 @@
+//! Builders of every notification a call produces (§1.3), each addressed to the owning app's
+//! callback URI with the call id as ordering key. Both `resource` (the legacy `/app/calls/…`
+//! path) and `resourceUrl` are written.
+
+use serde::Serialize;
+
+use super::call::Call;
+use super::ids::CallId;
+use super::operations::Operation;
+use crate::graph::odata::type_name;
+use crate::graph::{ChangeType, CommsNotification, Participant, ToneInfo};
+
+/// One notification to deliver: to which app, at which URI, in the order of which call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// The app the notification is for (the JWT audience).
+    pub app_id: String,
+    /// The app's tenant (the JWT `tid`).
+    pub tenant_id: String,
+    /// Where to POST it.
+    pub callback_uri: String,
+    /// Notifications with the same key are delivered in order.
+    pub ordering_key: CallId,
+    /// The notification.
+    pub notification: CommsNotification,
+}
+
+fn outbound(
+    call: &Call,
+    change_type: ChangeType,
+    suffix: &str,
+    data: impl Serialize,
+) -> Option<Outbound> {
+    let callback_uri = call.notification_uri()?.to_owned();
+    Some(Outbound {
+        app_id: call.owner.app_id.clone(),
+        tenant_id: call.owner.tenant_id.clone(),
+        callback_uri: callback_uri.clone(),
+        ordering_key: call.id.clone(),
+        notification: CommsNotification {
+            odata_type: type_name("commsNotification"),
+            change_type,
+            resource: Some(format!("/app/calls/{}{suffix}", call.id)),
+            resource_url: format!("{}{suffix}", call.path()),
+            callback_uri: Some(callback_uri),
+            // Serializing our own model types cannot fail: they hold no maps with non-string keys.
+            resource_data: serde_json::to_value(data).unwrap_or_default(),
+        },
+    })
+}
+
+/// `created`: a new incoming call, with the full call.
+pub fn incoming(call: &Call) -> Option<Outbound> {
+    let mut view = call.view();
+    view.odata_id = Some(call.path());
+    outbound(call, ChangeType::Created, "", view)
+}
+
+/// `updated`: the call's state changed (with `resultInfo` after a failed transfer).
+pub fn state_changed(call: &Call) -> Option<Outbound> {
+    outbound(call, ChangeType::Updated, "", call.state_view())
+}
+
+/// `deleted`: the call ended; state `terminated` with the reason in `resultInfo`.
+pub fn ended(call: &Call) -> Option<Outbound> {
+    outbound(call, ChangeType::Deleted, "", call.state_view())
+}
+
+/// `updated` on `/participants`: the roster as it now is.
+pub fn roster(call: &Call, participants: &[Participant]) -> Option<Outbound> {
+    outbound(call, ChangeType::Updated, "/participants", participants)
+}
+
+/// `deleted` on `/operations/{id}`: the operation finished.
+pub fn operation_finished(call: &Call, operation: &Operation) -> Option<Outbound> {
+    outbound(
+        call,
+        ChangeType::Deleted,
+        &format!("/operations/{}", operation.id),
+        operation.view(&call.id),
+    )
+}
+
+/// `updated`: a key press, with `toneInfo` naming who pressed it.
+pub fn tone(call: &Call, tone: ToneInfo) -> Option<Outbound> {
+    let mut view = call.state_view();
+    view.tone_info = Some(tone);
+    view.result_info = None;
+    outbound(call, ChangeType::Updated, "", view)
+}
