@@ -8,11 +8,11 @@ mod correlator;
 mod detector;
 mod digit;
 pub mod generator;
+#[cfg(target_arch = "x86_64")]
+mod kernel_vnni;
 mod media_time;
 pub mod merger;
 pub mod telephone_event;
-#[cfg(target_arch = "x86_64")]
-mod kernel_vnni;
 mod timing;
 
 #[cfg(test)]
