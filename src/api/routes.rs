@@ -8,6 +8,9 @@ use crate::server::state::AppState;
 
 /// The `/v1.0` routes (paths relative to `/v1.0`).
 pub fn v1_routes() -> Router<AppState> {
-    Router::new().merge(crate::notify::routes::routes())
+    Router::new()
+        .merge(crate::notify::routes::routes())
+        .merge(crate::api::calls::routes())
+        .merge(crate::api::meetings::routes())
     // Resource routers are merged here, e.g. `.merge(crate::calls::routes())`.
 }

@@ -191,14 +191,10 @@ impl ResultCode {
         self.parts().0 >= 400
     }
 
-    /// The table as Markdown rows (`| code | subcode | meaning |`), for the README.
-    pub fn markdown_table() -> String {
-        let mut out = String::from("| code | subcode | message |\n|---|---|---|\n");
-        for code in ResultCode::ALL {
-            let (c, s, text) = code.parts();
-            out.push_str(&format!("| {c} | {s} | {text} |\n"));
-        }
-        out
+    /// The README row prefix of this code: `| code | subcode | text |`.
+    pub fn markdown_row_prefix(self) -> String {
+        let (c, s, text) = self.parts();
+        format!("| {c} | {s} | {text} |")
     }
 }
 
@@ -280,6 +276,21 @@ mod tests {
         assert!(!ResultCode::RecordMaxDuration.is_failure());
         assert!(ResultCode::MediaUnusable.is_failure());
         assert!(ResultCode::RecordInitialSilence.is_failure());
-        assert!(ResultCode::markdown_table().contains("| 408 | 8537 |"));
+    }
+
+    #[test]
+    fn the_readme_lists_every_code_in_table_order() {
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme
+            .find("### Result codes")
+            .expect("the README has the result-code table")..];
+        let mut rest = table;
+        for code in ResultCode::ALL {
+            let row = code.markdown_row_prefix();
+            let at = rest
+                .find(&row)
+                .unwrap_or_else(|| panic!("README lacks (or misorders) the row {row}"));
+            rest = &rest[at + row.len()..];
+        }
     }
 }

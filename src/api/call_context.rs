@@ -1,0 +1,305 @@
+//! What every call route shares: the call service (started with the first call request), the
+//! caller's application as a call owner, resolving targets through the directory, meeting
+//! lookups for joins, the mapping of call errors to Graph errors, and response helpers.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::api::error::ApiError;
+use crate::auth::extract::AuthenticatedApp;
+use crate::calls::call::{AppRef, CallTimers};
+use crate::calls::endpoints::{EndpointRegistry, NoEndpoints, Reach};
+use crate::calls::notify::Outbound;
+use crate::calls::registry::CallError;
+use crate::calls::runtime::{CallService, NoRinger, NotificationSink};
+use crate::calls::validate::{InvalidField, Target};
+use crate::graph::Party;
+use crate::meetings::{self, MeetingRef};
+use crate::notify::{NotificationRequest, Notifier};
+use crate::server::state::AppState;
+use crate::store::MeetingRecord;
+
+/// The call service of one server, started by the first request that needs it. The server's
+/// `AppState` is built before any call code runs and holds no call registry, so the call routes
+/// carry this cell in a request extension and fill it on first use.
+#[derive(Clone, Default)]
+pub struct CallServiceCell(Arc<OnceLock<CallService>>);
+
+/// The call timer knobs, read from `SB_CALL_ANSWER_TIMEOUT_MS`, `SB_CALL_KEEP_ALIVE_TIMEOUT_MS`
+/// and `SB_CALL_TRANSFER_TIMEOUT_MS` so tests can shorten Graph's 15 s answer window and
+/// 45-minute keepAlive window. (Not `SWITCHBOARD_…`: the server configuration owns that prefix
+/// and refuses keys it does not know; these move into a `[calls]` section when it has one.)
+pub fn timers_from_env() -> CallTimers {
+    let read = |name: &str, default: Duration| match std::env::var(name) {
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(ms) if ms > 0 => Duration::from_millis(ms),
+            _ => {
+                tracing::error!(variable = name, value = %value, "not a positive number of milliseconds; using the default");
+                default
+            }
+        },
+        Err(_) => default,
+    };
+    let defaults = CallTimers::default();
+    CallTimers {
+        answer_window: read("SB_CALL_ANSWER_TIMEOUT_MS", defaults.answer_window),
+        keep_alive_window: read("SB_CALL_KEEP_ALIVE_TIMEOUT_MS", defaults.keep_alive_window),
+        transfer_timeout: read("SB_CALL_TRANSFER_TIMEOUT_MS", defaults.transfer_timeout),
+    }
+}
+
+/// Hands notifications to the server's notifier.
+struct NotifierSink(Notifier);
+
+impl NotificationSink for NotifierSink {
+    fn deliver(&self, outbound: Outbound) {
+        let call_id = outbound.ordering_key.to_string();
+        let notification = match serde_json::to_value(&outbound.notification) {
+            Ok(value) => value,
+            Err(error) => {
+                tracing::error!(%error, call_id, "notification failed to serialize");
+                return;
+            }
+        };
+        let request = NotificationRequest {
+            app_id: outbound.app_id,
+            tenant_id: outbound.tenant_id,
+            callback_uri: outbound.callback_uri,
+            call_id,
+            notification,
+        };
+        // A refusal is counted, logged and listed by the notifier itself.
+        let _ = self.0.enqueue(request);
+    }
+}
+
+fn start_service(state: &AppState) -> CallService {
+    let service = CallService::start(
+        timers_from_env(),
+        None,
+        Arc::new(NotifierSink(state.notifier.clone())),
+        Arc::new(NoRinger),
+    );
+    let ending = service.clone();
+    state
+        .shutdown
+        .on_shutdown("end every call", move || async move {
+            ending.with(|registry, _, fx| registry.end_all(fx));
+        });
+    service
+}
+
+/// The request's application with the server's call service.
+pub struct Calls {
+    /// The call service.
+    pub service: CallService,
+    /// The server state.
+    pub state: AppState,
+    /// The calling application.
+    pub app: AuthenticatedApp,
+}
+
+impl FromRequestParts<AppState> for Calls {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let app = AuthenticatedApp::from_request_parts(parts, state).await?;
+        let cell = parts
+            .extensions
+            .get::<CallServiceCell>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("call routes are mounted without their service"))?;
+        let service = cell.0.get_or_init(|| start_service(state)).clone();
+        Ok(Calls {
+            service,
+            state: state.clone(),
+            app,
+        })
+    }
+}
+
+impl Calls {
+    /// The calling app as a call owner (display name and webhook from the directory).
+    pub async fn owner(&self) -> Result<AppRef, ApiError> {
+        let record = self
+            .state
+            .store
+            .get_app(&self.app.app_id)
+            .await
+            .map_err(store_unavailable)?;
+        Ok(match record {
+            Some(app) => AppRef {
+                app_id: app.id,
+                tenant_id: app.tenant_id,
+                display_name: Some(app.name),
+                calling_webhook: app.calling_webhook,
+            },
+            None => AppRef {
+                app_id: self.app.app_id.clone(),
+                tenant_id: self.app.tenant_id.clone(),
+                display_name: None,
+                calling_webhook: None,
+            },
+        })
+    }
+
+    /// How each target can be reached; unknown directory entries and kinds of party this server
+    /// cannot reach are refused, naming the target.
+    pub async fn reach_all(&self, field: &str, targets: &[Target]) -> Result<Vec<Reach>, ApiError> {
+        let mut reach = Vec::with_capacity(targets.len());
+        for (i, target) in targets.iter().enumerate() {
+            reach.push(self.reach(&format!("{field}[{i}]"), target).await?);
+        }
+        Ok(reach)
+    }
+
+    /// How one target can be reached.
+    pub async fn reach(&self, field: &str, target: &Target) -> Result<Reach, ApiError> {
+        let store = &self.state.store;
+        let id = target.party.id().to_owned();
+        let refuse = |allowed: &str| -> ApiError {
+            invalid(InvalidField::new(
+                format!("{field}.identity.{}.id", target.party.kind()),
+                format!("'{id}'"),
+                allowed,
+            ))
+        };
+        match &target.party {
+            Party::Application(_) => match store.get_app(&id).await.map_err(store_unavailable)? {
+                Some(app) => Ok(Reach::App(AppRef {
+                    app_id: app.id,
+                    tenant_id: app.tenant_id,
+                    display_name: Some(app.name),
+                    calling_webhook: app.calling_webhook,
+                })),
+                None => Err(refuse("the id of an application registered on this server")),
+            },
+            Party::User(_) => match store.get_user(&id).await.map_err(store_unavailable)? {
+                Some(user) if user.tenant_id == self.app.tenant_id => Ok(Reach::User {
+                    endpoints: NoEndpoints.endpoints_of(&id),
+                    user_id: user.id,
+                }),
+                _ => Err(refuse(&format!(
+                    "the id of a user in tenant '{}'",
+                    self.app.tenant_id
+                ))),
+            },
+            Party::Phone(_) => Err(refuse(
+                "no phone numbers: this server has no PSTN gateway; call a user or an application",
+            )),
+            Party::Guest(_) | Party::ApplicationInstance(_) => Err(refuse(
+                "a user or an application; guests and application instances cannot be called here",
+            )),
+        }
+    }
+
+    /// The meeting a join names, checked against its passcode.
+    pub async fn meeting_for_join(&self, reference: MeetingRef) -> Result<MeetingRecord, ApiError> {
+        let store = &self.state.store;
+        let tenant = &self.app.tenant_id;
+        let (found, field, value) = match &reference {
+            MeetingRef::JoinMeetingId { id, .. } => (
+                store.find_meeting_by_join_id(id).await,
+                "meetingInfo.joinMeetingId",
+                id.clone(),
+            ),
+            MeetingRef::ThreadId(thread) => {
+                let id = thread
+                    .strip_prefix("19:meeting_")
+                    .and_then(|t| t.strip_suffix("@thread.v2"))
+                    .unwrap_or("");
+                (
+                    store.get_meeting(tenant, id).await,
+                    "chatInfo.threadId",
+                    thread.clone(),
+                )
+            }
+            MeetingRef::MeetingId(id) => (
+                store.get_meeting(tenant, id).await,
+                "meetingInfo.token",
+                id.clone(),
+            ),
+        };
+        let record = found.map_err(store_unavailable)?.ok_or_else(|| {
+            invalid(InvalidField::new(
+                field,
+                format!("'{value}'"),
+                "the join details of an existing online meeting",
+            ))
+        })?;
+        if let MeetingRef::JoinMeetingId { passcode, .. } = &reference {
+            let meeting: crate::graph::OnlineMeeting =
+                serde_json::from_value(record.meeting.clone())
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+            meetings::check_passcode(&meeting, passcode.as_deref()).map_err(invalid)?;
+        }
+        Ok(record)
+    }
+
+    /// The absolute URL of a path under `/v1.0`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1.0{path}", self.state.public_url)
+    }
+}
+
+/// A 400 naming the field, the value and what is allowed.
+pub fn invalid(field: InvalidField) -> ApiError {
+    ApiError::bad_request(field.to_string())
+}
+
+/// The directory could not be read: a server fault the client may retry.
+pub fn store_unavailable(error: crate::store::StoreError) -> ApiError {
+    tracing::error!(%error, "directory lookup failed");
+    ApiError::service_unavailable("the directory is not available right now; try again", 1)
+}
+
+impl From<CallError> for ApiError {
+    fn from(error: CallError) -> ApiError {
+        match &error {
+            CallError::NotFound { .. } => ApiError::not_found(error.to_string()),
+            CallError::Illegal(refusal) if refusal.call_has_ended() => {
+                ApiError::not_found(error.to_string())
+            }
+            CallError::Illegal(_) | CallError::MediaNotConnected { .. } => {
+                ApiError::conflict("notAllowed", error.to_string())
+            }
+            CallError::Invalid(field) => invalid(field.clone()),
+            CallError::NotServiceHosted { .. } => ApiError::bad_request(error.to_string()),
+        }
+    }
+}
+
+/// A JSON response with a status, an optional `Location` and `@odata.context`.
+pub fn json_response(
+    status: StatusCode,
+    location: Option<String>,
+    context: Option<String>,
+    body: impl Serialize,
+) -> Response {
+    let mut value = match serde_json::to_value(body) {
+        Ok(value) => value,
+        Err(error) => {
+            return ApiError::internal(format!("response failed to serialize: {error}"))
+                .into_response();
+        }
+    };
+    if let (Some(context), serde_json::Value::Object(map)) = (context, &mut value) {
+        map.insert("@odata.context".into(), context.into());
+    }
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
