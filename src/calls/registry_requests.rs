@@ -257,8 +257,16 @@ impl CallRegistry {
         fx: &mut Effects,
     ) -> Result<(), CallError> {
         let id = self.check(app_id, call_id, CallEvent::Hangup)?;
+        // Hanging up a call still ringing here declines it, as far as the caller is concerned.
+        let departure = match self.calls.get(&id).map(|c| c.state) {
+            Some(CallState::Incoming) => Departure::NotReached(
+                ResultCode::CalleeDeclined,
+                Some("the callee hung up before answering".into()),
+            ),
+            _ => Departure::Left,
+        };
         self.apply(&id, CallEvent::Hangup, None, fx)?;
-        self.apply(&id, CallEvent::Released, None, fx)?;
+        self.apply_leaving(&id, CallEvent::Released, None, departure, fx)?;
         Ok(())
     }
 

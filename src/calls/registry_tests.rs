@@ -605,3 +605,20 @@ fn create_without_any_callback_is_refused() {
     );
     assert!(matches!(err, Err(CallError::Invalid(ref f)) if f.field == "callbackUri"));
 }
+
+#[test]
+fn hanging_up_an_unanswered_incoming_call_declines_it() {
+    let mut h = Harness::new();
+    let mut fx = Effects::default();
+    let (_, b) = h.a_calls_b(&mut fx);
+    let mut fx = Effects::default();
+    h.registry.hang_up("b", b.as_str(), &mut fx).unwrap();
+    assert_eq!(
+        summary(&fx),
+        [
+            "b Updated terminating",
+            "b Deleted terminated 200/5001",
+            "a Deleted terminated 480/10076"
+        ]
+    );
+}
