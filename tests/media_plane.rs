@@ -310,6 +310,7 @@ async fn prompt_fetching_limits_fail_the_operation_with_a_clear_message() {
         let uri = prompts.url(path);
         let op = play_and_wait(&bots, &a, json!({"prompts": [{"mediaInfo": {"uri": uri}}]})).await;
         let message = failure_message(&op);
+        eprintln!("{message}");
         assert!(message.contains(expected), "{path}: {message}");
         assert!(message.contains("prompts[0]"), "{path}: {message}");
     }
@@ -361,7 +362,10 @@ async fn private_addresses_are_refused_unless_allowed() {
     let (a, _b) = bots.established().await;
     let port = prompts.base.rsplit(':').next().unwrap().to_owned();
     for (uri, expected) in [
-        (prompts.url("/speech.wav"), "127.0.0.1, a loopback address"),
+        (
+            prompts.url("/speech.wav"),
+            "127.0.0.1 is a loopback address",
+        ),
         (
             format!("http://localhost:{port}/speech.wav"),
             "localhost resolves to",

@@ -20,16 +20,29 @@ use super::settings::PromptSettings;
 pub struct FetchError(pub String);
 
 /// An address a prompt may not come from.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{host} resolves to {ip}, a {kind} address; prompts may only come from public addresses \
-     (set media.prompts.allow_private_addresses to allow it)"
-)]
+#[derive(Debug)]
 struct AddressRefused {
     host: String,
     ip: IpAddr,
     kind: &'static str,
 }
+
+impl std::fmt::Display for AddressRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AddressRefused { host, ip, kind } = self;
+        if host.trim_matches(['[', ']']) == ip.to_string() {
+            write!(f, "{ip} is a {kind} address")?;
+        } else {
+            write!(f, "{host} resolves to {ip}, a {kind} address")?;
+        }
+        f.write_str(
+            "; prompts may only come from public addresses \
+             (set media.prompts.allow_private_addresses to allow it)",
+        )
+    }
+}
+
+impl StdError for AddressRefused {}
 
 /// What kind of non-public address `ip` is, or `None` for a public one.
 pub fn non_public_kind(ip: IpAddr) -> Option<&'static str> {
