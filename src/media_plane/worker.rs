@@ -67,7 +67,7 @@ impl Worker {
     pub fn step(&mut self, now: Instant) {
         self.env.take_back_clips();
         while let Some(command) = self.queue.pop() {
-            self.apply(command, now);
+            self.apply(command);
         }
         if self.room_wanted {
             self.room_wanted = false;
@@ -80,8 +80,7 @@ impl Worker {
         }
     }
 
-    fn apply(&mut self, command: WorkerCommand, now: Instant) {
-        let _ = now;
+    fn apply(&mut self, command: WorkerCommand) {
         match command {
             WorkerCommand::Open {
                 call,
@@ -257,7 +256,7 @@ impl Worker {
         // Shutting down: end every leg quietly so clip buffers are returned and sessions freed.
         let calls: Vec<CallId> = self.calls.keys().cloned().collect();
         for call in calls {
-            self.apply(WorkerCommand::Close { call }, next);
+            self.apply(WorkerCommand::Close { call });
         }
     }
 }
