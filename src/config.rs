@@ -32,6 +32,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Graceful shutdown.
     pub shutdown: ShutdownConfig,
+    /// The media plane: workers, recordings, prompt fetching.
+    pub media: crate::media_plane::MediaSettings,
     /// Seed a demo tenant, two agents and a demo app when no application is configured.
     pub demo: bool,
     /// Tenants to upsert at start.
@@ -52,6 +54,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             limits: LimitsConfig::default(),
             shutdown: ShutdownConfig::default(),
+            media: crate::media_plane::MediaSettings::default(),
             demo: true,
             tenants: Vec::new(),
             apps: Vec::new(),
@@ -339,6 +342,7 @@ impl Config {
                 self.notify.initial_backoff_ms, self.notify.max_backoff_ms
             ));
         }
+        self.media.validate().map_err(ConfigError::Invalid)?;
         for app in &self.apps {
             if !self.tenants.iter().any(|t| t.id == app.tenant) {
                 return bad(format!(

@@ -24,6 +24,32 @@ pub const NOTIFICATIONS_DROPPED: &str = "switchboard_notifications_dropped_total
 pub const NOTIFICATION_RETRIES: &str = "switchboard_notification_retries_total";
 /// Gauge: notifications waiting or in flight, by `app_id`.
 pub const NOTIFICATIONS_PENDING: &str = "switchboard_notifications_pending";
+/// Counter: media ticks run, by `worker`.
+pub const MEDIA_TICKS: &str = "switchboard_media_ticks_total";
+/// Counter: media ticks whose work ended after the next tick's deadline, by `worker`.
+pub const MEDIA_LATE_TICKS: &str = "switchboard_media_late_ticks_total";
+/// Counter: media ticks skipped after a worker fell more than 5 ticks behind, by `worker`.
+pub const MEDIA_SKIPPED_TICKS: &str = "switchboard_media_skipped_ticks_total";
+/// Counter: time a media worker spent working (commands and ticks), in µs, by `worker`.
+pub const MEDIA_BUSY_MICROSECONDS: &str = "switchboard_media_busy_microseconds_total";
+/// Gauge: the longest media tick in the last second, in seconds, by `worker`.
+pub const MEDIA_TICK_MAX_SECONDS: &str = "switchboard_media_tick_max_seconds";
+/// Gauge: legs (calls with media) on a media worker, by `worker`.
+pub const MEDIA_LEGS: &str = "switchboard_media_legs";
+/// Gauge: conversations on a media worker, by `worker`.
+pub const MEDIA_CONVERSATIONS: &str = "switchboard_media_conversations";
+/// Counter: media commands refused because the worker's queue was full, by `worker`.
+pub const MEDIA_COMMAND_QUEUE_FULL: &str = "switchboard_media_command_queue_full_total";
+/// Counter: media events dropped because the control plane's queue was full, by `worker`.
+pub const MEDIA_EVENT_QUEUE_FULL: &str = "switchboard_media_event_queue_full_total";
+/// Counter: recordings refused because every clip buffer of the worker was in use, by `worker`.
+pub const MEDIA_CLIP_POOL_EXHAUSTED: &str = "switchboard_media_clip_pool_exhausted_total";
+/// Counter: session events lost to a full per-session event queue, by `worker`.
+pub const MEDIA_SESSION_EVENTS_DROPPED: &str = "switchboard_media_session_events_dropped_total";
+/// Counter: prompt fetches or decodes that failed, by `reason`.
+pub const MEDIA_PROMPT_FAILURES: &str = "switchboard_media_prompt_failures_total";
+/// Gauge: recordings held for download.
+pub const MEDIA_RECORDINGS: &str = "switchboard_media_recordings";
 
 /// Installs the global Prometheus recorder; `None` if one is already installed (a second server
 /// in one process, as in tests), in which case `/metrics` serves an empty page.

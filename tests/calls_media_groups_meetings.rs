@@ -34,19 +34,20 @@ async fn media_actions_return_operations_with_location_and_finish_by_notificatio
             "/v1.0/communications/calls/{a}/operations/{op_id}"
         ))
     );
-    // This build runs without a media engine: the operation fails and says so.
+    // The prompt's host is not reachable from the test machine: the operation fails and says so.
     let finished = wait_for(&bots.a1.hook, |n| {
         n["resourceUrl"] == format!("/communications/calls/{a}/operations/{op_id}")
             && n["changeType"] == "deleted"
     })
     .await;
     assert_eq!(finished["resourceData"]["status"], "failed");
-    assert_eq!(finished["resourceData"]["resultInfo"]["code"], 500);
+    assert_eq!(finished["resourceData"]["resultInfo"]["code"], 400);
     assert!(
         finished["resourceData"]["resultInfo"]["message"]
             .as_str()
             .unwrap()
-            .contains("without a media engine")
+            .contains("https://cdn.example.com/menu.wav"),
+        "{finished}"
     );
     let read: Value = bots
         .server

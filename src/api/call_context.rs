@@ -82,7 +82,7 @@ impl NotificationSink for NotifierSink {
 fn start_service(state: &AppState) -> CallService {
     let service = CallService::start(
         timers_from_env(),
-        None,
+        state.media.as_ref().map(|media| media.plane_factory()),
         Arc::new(NotifierSink(state.notifier.clone())),
         Arc::new(NoRinger),
     );

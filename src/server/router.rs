@@ -36,6 +36,7 @@ pub fn build(state: AppState) -> Router {
         .route(oidc::JWKS_PATH, get(oidc::jwks))
         .route("/metrics", get(crate::metrics::render))
         .route("/healthz", get(health))
+        .merge(crate::media_plane::recordings::routes())
         .nest("/v1.0", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
-use crate::media_plane::MediaPlane;
+use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
 use crate::server::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
@@ -36,8 +36,9 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).
     pub metrics: Option<PrometheusHandle>,
-    /// The real-time media plane; `None` until it is built (calls then run signaling-only).
-    pub media: Option<Arc<MediaPlane>>,
+    /// The real-time media plane (worker threads, prompts, recordings). Hand
+    /// `media.plane_factory()` to `CallService::start`; `None` runs calls signalling-only.
+    pub media: Option<Arc<MediaEngine>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,6 +66,9 @@ pub enum StateError {
     /// The signing key failed to load.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The media plane failed to start.
+    #[error("media plane: {0}")]
+    Media(#[from] MediaStartError),
     /// The HTTP client for notifications failed to build.
     #[error("notification HTTP client: {0}")]
     HttpClient(String),
@@ -122,6 +126,7 @@ impl AppState {
             config.limits.max_concurrent_calls_per_app,
             config.limits.max_concurrent_calls,
         );
+        let media = MediaEngine::start(&config.media, &public_url)?;
         Ok(AppState {
             config: Arc::new(config),
             public_url,
@@ -132,7 +137,7 @@ impl AppState {
             admission,
             shutdown: Shutdown::new(),
             metrics,
-            media: None,
+            media: Some(media),
         })
     }
 }

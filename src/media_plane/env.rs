@@ -1,0 +1,100 @@
+//! What the legs of one worker share: the way up to the control plane, the clip pools, the
+//! recording store, the beep and a silent packet, the counters.
+
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_queue::ArrayQueue;
+use switchboard_media::Prompt;
+use switchboard_media::codec::opus::{PROMPT_ENCODER, encode_frame, new_encoder};
+use switchboard_media::frame::{MAX_PAYLOAD, SILENT_FRAME};
+use switchboard_media::record::ClipBuffer;
+
+use super::clips::ClipPools;
+use super::recordings::RecordingStore;
+use super::stats::WorkerStats;
+use crate::calls::media::{MediaEvent, MediaEventSink};
+
+/// What the engine hands each worker.
+pub struct Shared {
+    /// Where events go; set once the control plane starts.
+    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Counters.
+    pub stats: Arc<WorkerStats>,
+    /// Buffers coming back from the recording store.
+    pub returned_clips: Arc<ArrayQueue<ClipBuffer>>,
+    /// Finished recordings go here.
+    pub recordings: Arc<RecordingStore>,
+    /// The record beep.
+    pub beep: Arc<Prompt>,
+    /// Legs of a bot session in a conversation of three or more.
+    pub group_session_legs: usize,
+}
+
+/// One worker's shared state, owned by the worker thread.
+pub struct WorkerEnv {
+    /// The worker's index (names its clips' return queue and its metrics).
+    pub index: usize,
+    /// Where events go; set once the control plane starts.
+    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Counters.
+    pub stats: Arc<WorkerStats>,
+    /// Recording buffers.
+    pub clips: ClipPools,
+    /// Buffers coming back from the recording store.
+    pub returned_clips: Arc<ArrayQueue<ClipBuffer>>,
+    /// Finished recordings go here.
+    pub recordings: Arc<RecordingStore>,
+    /// The record beep.
+    pub beep: Arc<Prompt>,
+    /// Legs of a bot session in a conversation of three or more.
+    pub group_session_legs: usize,
+    silence: [u8; MAX_PAYLOAD],
+    silence_len: usize,
+}
+
+impl WorkerEnv {
+    /// The environment of worker `index`.
+    pub fn new(index: usize, shared: Shared, clips: ClipPools) -> Result<WorkerEnv, String> {
+        let mut encoder =
+            new_encoder(PROMPT_ENCODER).map_err(|e| format!("silence encoder: {e}"))?;
+        let mut silence = [0u8; MAX_PAYLOAD];
+        let silence_len = encode_frame(&mut encoder, &SILENT_FRAME, &mut silence)
+            .map_err(|e| format!("silence encoder: {e}"))?;
+        Ok(WorkerEnv {
+            index,
+            events: shared.events,
+            stats: shared.stats,
+            clips,
+            returned_clips: shared.returned_clips,
+            recordings: shared.recordings,
+            beep: shared.beep,
+            group_session_legs: shared.group_session_legs,
+            silence,
+            silence_len,
+        })
+    }
+
+    /// 20 ms of silence as an Opus payload: what a muted participant sends instead of audio,
+    /// so the receivers' packet streams stay continuous.
+    pub fn silence(&self) -> &[u8] {
+        &self.silence[..self.silence_len]
+    }
+
+    /// Sends an event up without waiting; a full queue is counted.
+    pub fn emit(&self, event: MediaEvent) {
+        let sent = self
+            .events
+            .get()
+            .is_some_and(|sink| sink.push(event).is_ok());
+        if !sent {
+            WorkerStats::add(&self.stats.event_queue_full, 1);
+        }
+    }
+
+    /// Puts buffers the recording store released back into the pools.
+    pub fn take_back_clips(&mut self) {
+        while let Some(clip) = self.returned_clips.pop() {
+            self.clips.give_back(clip);
+        }
+    }
+}

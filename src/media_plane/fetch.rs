@@ -1,0 +1,295 @@
+//! Fetching prompt files over http(s) with limits: one overall deadline, a connect deadline, a
+//! size cap (checked against `Content-Length` and again while reading), a redirect cap, and — unless
+//! configured otherwise — only public addresses, checked for every name the client resolves (so
+//! redirects and DNS answers that point inside the network are refused too) and for address
+//! literals in the URL and in every redirect.
+
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::redirect;
+
+use super::settings::PromptSettings;
+
+/// A fetch that was refused or failed; the message names the URL, the value and the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FetchError(pub String);
+
+/// An address a prompt may not come from.
+#[derive(Debug)]
+struct AddressRefused {
+    host: String,
+    ip: IpAddr,
+    kind: &'static str,
+}
+
+impl std::fmt::Display for AddressRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AddressRefused { host, ip, kind } = self;
+        if host.trim_matches(['[', ']']) == ip.to_string() {
+            write!(f, "{ip} is a {kind} address")?;
+        } else {
+            write!(f, "{host} resolves to {ip}, a {kind} address")?;
+        }
+        f.write_str(
+            "; prompts may only come from public addresses \
+             (set media.prompts.allow_private_addresses to allow it)",
+        )
+    }
+}
+
+impl StdError for AddressRefused {}
+
+/// What kind of non-public address `ip` is, or `None` for a public one.
+pub fn non_public_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_private() {
+                Some("private")
+            } else if v4.is_link_local() {
+                Some("link-local")
+            } else if v4.is_unspecified() || o[0] == 0 {
+                Some("unspecified")
+            } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
+                Some("shared (carrier-grade NAT)")
+            } else if v4.is_multicast() || v4.is_broadcast() || o[0] >= 240 {
+                Some("multicast or reserved")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return non_public_kind(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if (first & 0xfe00) == 0xfc00 {
+                Some("unique-local (private)")
+            } else if (first & 0xffc0) == 0xfe80 {
+                Some("link-local")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The client's resolver: the system's, then the public-address check.
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private
+                && let Some((ip, kind)) = addrs
+                    .iter()
+                    .find_map(|a| non_public_kind(a.ip()).map(|k| (a.ip(), k)))
+            {
+                return Err(Box::new(AddressRefused { host, ip, kind }) as _);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Fetches prompt files under the configured limits.
+#[derive(Debug, Clone)]
+pub struct PromptFetcher {
+    client: reqwest::Client,
+    settings: PromptSettings,
+}
+
+impl PromptFetcher {
+    /// A fetcher with `settings`' limits.
+    pub fn new(settings: &PromptSettings) -> Result<PromptFetcher, String> {
+        let allow_private = settings.allow_private_addresses;
+        let max_redirects = settings.max_redirects;
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                let error =
+                    format!("more than {max_redirects} redirects (media.prompts.max_redirects)");
+                return attempt.error(error);
+            }
+            let url = attempt.url().clone();
+            if !matches!(url.scheme(), "http" | "https") {
+                let error = format!("a redirect to '{url}', which is not http or https");
+                return attempt.error(error);
+            }
+            // Names are checked by the resolver; address literals never reach it.
+            if !allow_private
+                && let Some(host) = url.host_str()
+                && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
+                && let Some(kind) = non_public_kind(ip)
+            {
+                let error = AddressRefused {
+                    host: host.to_owned(),
+                    ip,
+                    kind,
+                };
+                return attempt.error(format!("a redirect to {url}: {error}"));
+            }
+            attempt.follow()
+        });
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(policy)
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .timeout(Duration::from_millis(settings.fetch_timeout_ms))
+            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+            .user_agent(concat!(
+                "Switchboard/",
+                env!("CARGO_PKG_VERSION"),
+                " (prompts)"
+            ))
+            .build()
+            .map_err(|e| format!("prompt HTTP client: {e}"))?;
+        Ok(PromptFetcher {
+            client,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The file at `uri`, or why it cannot be had.
+    pub async fn fetch(&self, uri: &str) -> Result<Vec<u8>, FetchError> {
+        let fail = |what: String| FetchError(format!("fetching '{uri}': {what}"));
+        let url = reqwest::Url::parse(uri).map_err(|e| fail(format!("not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail("only http and https URLs are fetched".into()));
+        }
+        if !self.settings.allow_private_addresses
+            && let Some(host) = url.host_str()
+            && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
+            && let Some(kind) = non_public_kind(ip)
+        {
+            let refused = AddressRefused {
+                host: host.to_owned(),
+                ip,
+                kind,
+            };
+            return Err(fail(refused.to_string()));
+        }
+        let deadline = Duration::from_millis(self.settings.fetch_timeout_ms);
+        match tokio::time::timeout(deadline, self.fetch_body(url)).await {
+            Ok(result) => result.map_err(fail),
+            Err(_) => Err(fail(format!(
+                "no complete response within {} ms (media.prompts.fetch_timeout_ms)",
+                self.settings.fetch_timeout_ms
+            ))),
+        }
+    }
+
+    async fn fetch_body(&self, url: reqwest::Url) -> Result<Vec<u8>, String> {
+        let max = self.settings.max_bytes;
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("the server answered HTTP {status}"));
+        }
+        if let Some(length) = response.content_length()
+            && length > max
+        {
+            return Err(format!(
+                "the file is {length} bytes; prompts may be at most {max} bytes (media.prompts.max_bytes)"
+            ));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
+            if (body.len() + chunk.len()) as u64 > max {
+                return Err(format!(
+                    "the file is larger than {max} bytes, the most a prompt may be (media.prompts.max_bytes)"
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Turns a client error into words, preferring our own refusal found in its sources.
+    fn describe(&self, error: &reqwest::Error) -> String {
+        let mut source: Option<&(dyn StdError + 'static)> = error.source();
+        while let Some(e) = source {
+            if let Some(refused) = e.downcast_ref::<AddressRefused>() {
+                return refused.to_string();
+            }
+            source = e.source();
+        }
+        if error.is_timeout() {
+            return format!(
+                "no complete response within {} ms (media.prompts.fetch_timeout_ms)",
+                self.settings.fetch_timeout_ms
+            );
+        }
+        if error.is_redirect() {
+            let mut words = error.to_string();
+            let mut source = error.source();
+            while let Some(e) = source {
+                words = format!("{words}: {e}");
+                source = e.source();
+            }
+            return words;
+        }
+        if error.is_connect() {
+            return format!("could not connect: {}", chain(error));
+        }
+        chain(error)
+    }
+}
+
+fn chain(error: &dyn StdError) -> String {
+    let mut words = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        words.push_str(": ");
+        words.push_str(&e.to_string());
+        source = e.source();
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_classified() {
+        let kind = |s: &str| non_public_kind(s.parse().unwrap());
+        assert_eq!(kind("127.0.0.1"), Some("loopback"));
+        assert_eq!(kind("10.1.2.3"), Some("private"));
+        assert_eq!(kind("172.20.0.1"), Some("private"));
+        assert_eq!(kind("192.168.1.1"), Some("private"));
+        assert_eq!(kind("169.254.169.254"), Some("link-local"));
+        assert_eq!(kind("100.64.0.1"), Some("shared (carrier-grade NAT)"));
+        assert_eq!(kind("0.0.0.0"), Some("unspecified"));
+        assert_eq!(kind("::1"), Some("loopback"));
+        assert_eq!(kind("fd00::1"), Some("unique-local (private)"));
+        assert_eq!(kind("fe80::1"), Some("link-local"));
+        assert_eq!(kind("::ffff:10.0.0.1"), Some("private"));
+        assert_eq!(kind("8.8.8.8"), None);
+        assert_eq!(kind("2001:4860:4860::8888"), None);
+        assert_eq!(kind("100.128.0.1"), None);
+    }
+}

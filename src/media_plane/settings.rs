@@ -1,0 +1,206 @@
+//! The `[media]` section of the configuration: worker threads, queues, recording memory, prompt
+//! fetching limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Media-plane settings; every field has a default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Commands each worker's queue holds before `submit` refuses more.
+    pub command_queue_capacity: usize,
+    /// Recording buffers of [`MediaSettings::short_clip_secs`] per worker (used for recordings
+    /// whose maximum duration fits).
+    pub short_clips_per_worker: usize,
+    /// Length of a short recording buffer, in seconds (1–120).
+    pub short_clip_secs: u32,
+    /// Recording buffers of the full 120 s per worker.
+    pub long_clips_per_worker: usize,
+    /// How long a finished recording stays downloadable, in seconds (it is also deleted when its
+    /// call ends).
+    pub recording_ttl_secs: u64,
+    /// Legs a bot's session has room for when its conversation has more than two members
+    /// (1–15); a two-party call uses one.
+    pub group_session_legs: usize,
+    /// Prompt sources and fetch limits.
+    pub prompts: PromptSettings,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            workers: 0,
+            command_queue_capacity: 4096,
+            short_clips_per_worker: 32,
+            short_clip_secs: 20,
+            long_clips_per_worker: 4,
+            recording_ttl_secs: 300,
+            group_session_legs: 7,
+            prompts: PromptSettings::default(),
+        }
+    }
+}
+
+/// Where prompts may come from and the limits on fetching them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromptSettings {
+    /// Folder `mediaInfo.resourceId` names are looked up in (`<dir>/<resourceId>` or
+    /// `<dir>/<resourceId>.wav`). Empty: resource ids are only cache keys of fetched prompts.
+    pub dir: PathBuf,
+    /// Largest prompt file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Time allowed for one fetch (connect, redirects, whole body), in milliseconds.
+    pub fetch_timeout_ms: u64,
+    /// Time allowed to connect, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Redirects followed per fetch.
+    pub max_redirects: usize,
+    /// Allow prompt URLs (and redirects) that resolve to loopback, private, link-local or other
+    /// non-public addresses. Off by default so a bot cannot make the server fetch from its own
+    /// network; tests and single-machine setups turn it on.
+    pub allow_private_addresses: bool,
+    /// Prompts kept in the shared cache; the oldest is dropped beyond this (calls still playing
+    /// it keep their copy).
+    pub cache_max_prompts: usize,
+}
+
+impl Default for PromptSettings {
+    fn default() -> Self {
+        PromptSettings {
+            dir: PathBuf::new(),
+            max_bytes: 10 * 1024 * 1024,
+            fetch_timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            max_redirects: 3,
+            allow_private_addresses: false,
+            cache_max_prompts: 512,
+        }
+    }
+}
+
+impl MediaSettings {
+    /// The number of worker threads to start.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.workers
+        }
+    }
+
+    /// How long recordings stay downloadable.
+    pub fn recording_ttl(&self) -> Duration {
+        Duration::from_secs(self.recording_ttl_secs)
+    }
+
+    /// Checks the values; the error names the key, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |ok: bool, key: &str, value: String, allowed: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("media.{key} is {value}; allowed: {allowed}"))
+            }
+        };
+        check(
+            self.workers <= 256,
+            "workers",
+            self.workers.to_string(),
+            "0 (one per core) to 256",
+        )?;
+        check(
+            (16..=1 << 20).contains(&self.command_queue_capacity),
+            "command_queue_capacity",
+            self.command_queue_capacity.to_string(),
+            "16 to 1048576",
+        )?;
+        check(
+            (1..=120).contains(&self.short_clip_secs),
+            "short_clip_secs",
+            self.short_clip_secs.to_string(),
+            "1 to 120",
+        )?;
+        check(
+            self.short_clips_per_worker + self.long_clips_per_worker <= 4096,
+            "short_clips_per_worker + long_clips_per_worker",
+            (self.short_clips_per_worker + self.long_clips_per_worker).to_string(),
+            "at most 4096",
+        )?;
+        check(
+            self.recording_ttl_secs >= 1,
+            "recording_ttl_secs",
+            self.recording_ttl_secs.to_string(),
+            "1 or more seconds",
+        )?;
+        check(
+            (1..=15).contains(&self.group_session_legs),
+            "group_session_legs",
+            self.group_session_legs.to_string(),
+            "1 to 15",
+        )?;
+        let p = &self.prompts;
+        check(
+            p.max_bytes >= 44,
+            "prompts.max_bytes",
+            p.max_bytes.to_string(),
+            "44 (a WAV header) or more",
+        )?;
+        check(
+            p.fetch_timeout_ms >= 1,
+            "prompts.fetch_timeout_ms",
+            p.fetch_timeout_ms.to_string(),
+            "1 or more",
+        )?;
+        check(
+            p.connect_timeout_ms >= 1,
+            "prompts.connect_timeout_ms",
+            p.connect_timeout_ms.to_string(),
+            "1 or more",
+        )?;
+        check(
+            p.max_redirects <= 10,
+            "prompts.max_redirects",
+            p.max_redirects.to_string(),
+            "0 to 10",
+        )?;
+        check(
+            p.cache_max_prompts >= 1,
+            "prompts.cache_max_prompts",
+            p.cache_max_prompts.to_string(),
+            "1 or more",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        MediaSettings::default().validate().unwrap();
+        let bad = MediaSettings {
+            short_clip_secs: 0,
+            ..MediaSettings::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "media.short_clip_secs is 0; allowed: 1 to 120"
+        );
+        let bad = MediaSettings {
+            group_session_legs: 16,
+            ..MediaSettings::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("group_session_legs is 16")
+        );
+    }
+}
