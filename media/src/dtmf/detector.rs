@@ -8,10 +8,27 @@
 //! 16 kHz input is decimated to 8 kHz on the way in by a 4-tap `[1, 3, 3, 1]/8` low-pass: −1.3 dB
 //! at 1633 Hz (divided out again per bin), −30 dB where 6.4–7.3 kHz would fold onto the DTMF
 //! band. That keeps 16 kHz almost as cheap as 8 kHz. Timing is described in [`super::timing`].
+//!
+//! # Cost
+//!
+//! A push is dispatched once to the whole push path compiled for the CPU's best kernel (see
+//! [`super::correlator`]), not once per sub-block. Per sub-block it correlates, and per window
+//! it decides in three steps, each rarer than the one before: the window energy against the level
+//! floor (silence stops here), a bound on the tones' share from the sub-blocks' powers
+//! ([`WindowAnalyzer::screen`]; almost all speech stops here), and only then the full judgement.
+//! The state a detector touches per frame is its five-line [`Ring`] and a few counters; the
+//! analysis constants are shared by all detectors with the same configuration.
+
+use std::sync::Arc;
 
 use super::analysis::{WindowAnalyzer, WindowHit};
-use super::correlator::{HISTORY, Kernel, Ring, SubBlockInput};
+#[cfg(target_arch = "x86_64")]
+use super::correlator::Fma;
+use super::correlator::{HISTORY, Kernel, KernelOps, Portable, Ring, window_slots};
 use super::generator::power_to_dbm0;
+#[cfg(target_arch = "x86_64")]
+use super::kernel_vnni::Vnni;
+use super::noise_floor::NoiseFloor;
 use super::timing::{SUB_BLOCK, WINDOW, WindowCounts};
 use super::{ConfigError, DetectorConfig, Digit};
 
@@ -60,21 +77,17 @@ pub struct DetectorStats {
 /// The streaming in-band DTMF receiver; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct ToneDetector {
-    config: DetectorConfig,
-    counts: WindowCounts,
-    analyzer: WindowAnalyzer,
+    /// The last three sub-blocks' correlations (the current window).
+    ring: Ring,
+    /// Slot of `ring` the next sub-block goes to.
+    next: usize,
+    /// Constants of the window analysis, shared with other detectors.
+    analyzer: Arc<WindowAnalyzer>,
+    /// Background noise under the windows.
+    noise: NoiseFloor,
     kernel: Kernel,
     /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
-    decimation: u64,
-    /// Input samples of a sub-block that arrived split across calls.
-    stage: [i16; 2 * SUB_BLOCK],
-    /// Input samples in `stage`.
-    filled: usize,
-    /// The last two input samples of the previous sub-block (16 kHz decimator).
-    history: [i16; HISTORY],
-    /// The last three sub-blocks, `ring[(next + i) % 3]` oldest first.
-    ring: Ring,
-    next: usize,
+    decimation: usize,
     /// Sub-blocks analysed so far.
     sub_blocks: u64,
     /// Input samples received so far.
@@ -82,6 +95,14 @@ pub struct ToneDetector {
     candidate: Option<Run>,
     active: Option<Active>,
     stats: DetectorStats,
+    counts: WindowCounts,
+    /// The last two input samples of the previous sub-block (16 kHz decimator).
+    history: [i16; HISTORY],
+    /// Input samples in `stage`.
+    filled: usize,
+    /// Input samples of a sub-block that arrived split across calls.
+    stage: [i16; 2 * SUB_BLOCK],
+    config: DetectorConfig,
 }
 
 /// A run of consecutive hit windows of one digit, not yet confirmed.
@@ -155,31 +176,34 @@ impl ToneDetector {
     /// A detector for `config`, or the reason the configuration cannot work.
     pub fn new(config: DetectorConfig) -> Result<Self, ConfigError> {
         let counts = config.validate()?;
-        let decimation = u64::from(config.sample_rate / 8000);
-        let analyzer = WindowAnalyzer::new(&config, |f| {
-            if decimation == 2 {
-                decimator_gain(f)
-            } else {
-                1.0
-            }
-        });
         Ok(ToneDetector {
-            config,
-            counts,
-            analyzer,
-            kernel: Kernel::detect(),
-            decimation,
-            stage: [0; 2 * SUB_BLOCK],
-            filled: 0,
-            history: [0; HISTORY],
             ring: Ring::default(),
             next: 0,
+            analyzer: WindowAnalyzer::shared(&config),
+            noise: NoiseFloor::default(),
+            kernel: Kernel::detect(),
+            decimation: (config.sample_rate / 8000) as usize,
             sub_blocks: 0,
             input_samples: 0,
             candidate: None,
             active: None,
             stats: DetectorStats::default(),
+            counts,
+            history: [0; HISTORY],
+            filled: 0,
+            stage: [0; 2 * SUB_BLOCK],
+            config,
         })
+    }
+
+    /// The same detector running a given kernel (tests compare kernels).
+    #[cfg(test)]
+    pub(crate) fn with_kernel(config: DetectorConfig, kernel: Kernel) -> Self {
+        assert!(Kernel::all_supported().contains(&kernel));
+        ToneDetector {
+            kernel,
+            ..ToneDetector::new(config).expect("tests use valid configurations")
+        }
     }
 
     /// The configuration this detector runs with.
@@ -209,35 +233,158 @@ impl ToneDetector {
 
     /// Forgets all input, as if newly built with the same configuration.
     pub fn reset(&mut self) {
-        // Building allocates nothing; the configuration was validated when `self` was built.
-        *self = ToneDetector::new(self.config).expect("configuration validated at construction");
+        // Everything but the configuration, the shared analyzer and the kernel choice.
+        self.ring = Ring::default();
+        self.next = 0;
+        self.noise = NoiseFloor::default();
+        self.sub_blocks = 0;
+        self.input_samples = 0;
+        self.candidate = None;
+        self.active = None;
+        self.stats = DetectorStats::default();
+        self.history = [0; HISTORY];
+        self.filled = 0;
     }
 
     /// Feeds 16-bit PCM at the configured rate, in chunks of any size; `on_event` is called for
     /// every tone start and end found, in order. Allocates nothing.
     pub fn push(&mut self, pcm: &[i16], mut on_event: impl FnMut(ToneEvent)) {
-        let per_block = SUB_BLOCK * self.decimation as usize;
+        prefetch(pcm);
+        match self.kernel {
+            Kernel::Portable => self.push_with::<Portable, _>(pcm, &mut on_event),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx2Fma` is only chosen after checking that this CPU has AVX2 and
+            // FMA (`Kernel::detect`, `Kernel::all_supported`).
+            Kernel::Avx2Fma => unsafe { self.push_avx2(pcm, &mut on_event) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx512` is only chosen after checking for AVX-512F, AVX2 and FMA.
+            Kernel::Avx512 => unsafe { self.push_avx512(pcm, &mut on_event) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx512Vnni` is only chosen after checking for every feature the
+            // VNNI path is compiled for.
+            Kernel::Avx512Vnni => unsafe { self.push_vnni(pcm, &mut on_event) },
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn push_avx2<F: FnMut(ToneEvent)>(&mut self, pcm: &[i16], on_event: &mut F) {
+        self.push_with::<Fma, F>(pcm, on_event);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn push_avx512<F: FnMut(ToneEvent)>(&mut self, pcm: &[i16], on_event: &mut F) {
+        self.push_with::<Fma, F>(pcm, on_event);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+    fn push_vnni<F: FnMut(ToneEvent)>(&mut self, pcm: &[i16], on_event: &mut F) {
+        self.push_with::<Vnni, F>(pcm, on_event);
+    }
+
+    /// The push path, inlined into each compiled version.
+    #[inline(always)]
+    fn push_with<K: KernelOps, F: FnMut(ToneEvent)>(&mut self, pcm: &[i16], on_event: &mut F) {
+        let per_block = SUB_BLOCK * self.decimation;
+        let tables = K::tables();
         let mut rest = pcm;
-        while !rest.is_empty() {
-            // Whole sub-blocks are analysed straight from the caller's buffer.
-            if self.filled == 0 && rest.len() >= per_block {
-                let (block, tail) = rest.split_at(per_block);
-                self.input_samples += per_block as u64;
-                self.analyse_block(block, &mut on_event);
-                rest = tail;
-                continue;
-            }
+        if self.filled > 0 {
             let take = (per_block - self.filled).min(rest.len());
             self.stage[self.filled..self.filled + take].copy_from_slice(&rest[..take]);
             self.filled += take;
             self.input_samples += take as u64;
             rest = &rest[take..];
-            if self.filled == per_block {
-                self.filled = 0;
-                let stage = self.stage;
-                self.analyse_block(&stage[..per_block], &mut on_event);
+            if self.filled < per_block {
+                return;
             }
+            self.filled = 0;
+            let stage = self.stage;
+            self.sub_block::<K, F>(tables, &stage[..per_block], on_event);
         }
+        // Whole sub-blocks are analysed straight from the caller's buffer.
+        let mut blocks = rest.chunks_exact(per_block);
+        for block in &mut blocks {
+            self.input_samples += per_block as u64;
+            self.sub_block::<K, F>(tables, block, on_event);
+        }
+        let tail = blocks.remainder();
+        self.stage[..tail.len()].copy_from_slice(tail);
+        self.filled = tail.len();
+        self.input_samples += tail.len() as u64;
+    }
+
+    /// Correlates one whole sub-block of input and judges the window it completes.
+    #[inline(always)]
+    fn sub_block<K: KernelOps, F: FnMut(ToneEvent)>(
+        &mut self,
+        tables: &K::Tables,
+        block: &[i16],
+        on_event: &mut F,
+    ) {
+        let slot = self.next;
+        self.next = if slot == 2 { 0 } else { slot + 1 };
+        if self.decimation == 2 {
+            let samples = block.try_into().expect("push hands over whole sub-blocks");
+            let history = self.history;
+            self.history = [block[2 * SUB_BLOCK - 2], block[2 * SUB_BLOCK - 1]];
+            K::correlate_16k(tables, history, samples, &mut self.ring, slot);
+        } else {
+            let x = block.try_into().expect("push hands over whole sub-blocks");
+            K::correlate_8k(tables, x, &mut self.ring, slot);
+        }
+        self.sub_blocks += 1;
+        // The first two sub-blocks do not make a window yet.
+        if self.sub_blocks >= 3 {
+            self.window::<K, F>(slot, on_event);
+        }
+    }
+
+    /// Judges the window whose newest sub-block is in `slot` and updates the tone state.
+    #[inline(always)]
+    fn window<K: KernelOps, F: FnMut(ToneEvent)>(&mut self, slot: usize, on_event: &mut F) {
+        self.stats.windows += 1;
+        let slots = window_slots(slot);
+        let energy = self.ring.energy[0] + self.ring.energy[1] + self.ring.energy[2];
+        let noise = self.noise.level();
+        let analyzer = &*self.analyzer;
+        // Right after a tone the partly covered windows refine its end, so they are judged in
+        // full; otherwise only a hit matters, and the screen never rejects one.
+        let trailing = self.active.is_some_and(|a| a.trailing);
+        let verdict = if energy < analyzer.min_window_energy()
+            || !(trailing || analyzer.screen(&self.ring, slots, energy, noise))
+        {
+            None
+        } else {
+            analyzer.judge(&self.ring, slots, energy, noise)
+        };
+        let hit = verdict.filter(|h| analyzer.is_hit(h));
+        self.noise
+            .update(energy - hit.map_or(0.0, |h| h.tone_energy));
+        // The window covers 8 kHz samples [end − W, end).
+        let end = (self.sub_blocks * SUB_BLOCK as u64) as f32;
+        if let Some(hit) = hit {
+            self.stats.hit_windows += 1;
+            self.on_hit(&hit, end, on_event);
+            return;
+        }
+        if self.candidate.is_none() && self.active.is_none() {
+            // Nothing to update: the common case.
+            return;
+        }
+        // A window the held tone covers only partly, right after its last hit, tells where the
+        // tone stopped more precisely than the last hit does.
+        if let (Some(partial), Some(active)) = (verdict, self.active.as_mut())
+            && active.trailing
+            && partial.digit() == active.digit
+        {
+            let uncovered = (1.0 - partial.share.clamp(0.0, 1.0)) * WINDOW as f32;
+            active.end = active.end.max(end - uncovered);
+        } else if let Some(active) = self.active.as_mut() {
+            active.trailing = false;
+        }
+        self.on_miss(on_event);
     }
 
     /// Ends the input: reports the end of a tone still in progress. The detector can be reset and
@@ -251,50 +398,7 @@ impl ToneDetector {
         }
     }
 
-    /// Correlates the full sub-block, judges the window it completes and updates the tone state.
-    fn analyse_block(&mut self, block: &[i16], on_event: &mut impl FnMut(ToneEvent)) {
-        let slot = self.next;
-        self.next = (self.next + 1) % 3;
-        self.sub_blocks += 1;
-        let input = if self.decimation == 2 {
-            let samples = block.try_into().expect("push hands over whole sub-blocks");
-            let history = self.history;
-            self.history = [block[2 * SUB_BLOCK - 2], block[2 * SUB_BLOCK - 1]];
-            SubBlockInput::At16k { history, samples }
-        } else {
-            SubBlockInput::At8k(block.try_into().expect("push hands over whole sub-blocks"))
-        };
-        // The first two sub-blocks do not make a window yet.
-        let analyzer = (self.sub_blocks >= 3).then_some(&self.analyzer);
-        let verdict = self.kernel.sub_block(input, &mut self.ring, slot, analyzer);
-        if self.sub_blocks < 3 {
-            return;
-        }
-        self.stats.windows += 1;
-        // The window covers 8 kHz samples [end − W, end).
-        let end = (self.sub_blocks * SUB_BLOCK as u64) as f32;
-        match verdict {
-            Some(hit) if self.analyzer.is_hit(&hit) => {
-                self.stats.hit_windows += 1;
-                self.on_hit(&hit, end, on_event);
-            }
-            partial => {
-                // A window the held tone covers only partly, right after its last hit, tells
-                // where the tone stopped more precisely than the last hit does.
-                if let (Some(hit), Some(active)) = (partial, self.active.as_mut())
-                    && active.trailing
-                    && hit.digit() == active.digit
-                {
-                    let uncovered = (1.0 - hit.share.clamp(0.0, 1.0)) * WINDOW as f32;
-                    active.end = active.end.max(end - uncovered);
-                } else if let Some(active) = self.active.as_mut() {
-                    active.trailing = false;
-                }
-                self.on_miss(on_event);
-            }
-        }
-    }
-
+    #[cold]
     fn on_hit(&mut self, hit: &WindowHit, end: f32, on_event: &mut impl FnMut(ToneEvent)) {
         let digit = hit.digit();
         // The uncovered part of a partly covered window is about (1 − share)·W.
@@ -385,11 +489,25 @@ impl ToneDetector {
     /// An 8 kHz analysis time as an input sample index. The decimator's output `n` is centred on
     /// input sample `2n − ½`, close enough to `2n`.
     fn to_input_time(&self, t8: f32) -> u64 {
-        (t8.max(0.0).round() as u64) * self.decimation
+        (t8.max(0.0).round() as u64) * self.decimation as u64
     }
 }
 
-/// Amplitude response of the `[1, 3, 3, 1]/8` decimation filter at `f` Hz on 16 kHz input.
-fn decimator_gain(f: f32) -> f32 {
-    (std::f32::consts::PI * f / 16_000.0).cos().powi(3)
+/// Asks the CPU to start loading the first kilobyte of a push's input: with many channels it
+/// comes from memory, and the sub-blocks are then read one after another.
+#[inline(always)]
+fn prefetch(pcm: &[i16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let bytes = std::mem::size_of_val(pcm).min(1024);
+        let base = pcm.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch never faults and has no effect on memory; the address is inside
+            // `pcm`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = pcm;
 }

@@ -8,13 +8,16 @@ mod correlator;
 mod detector;
 mod digit;
 pub mod generator;
-mod media_time;
-pub mod merger;
-pub mod telephone_event;
 #[cfg(target_arch = "x86_64")]
 mod kernel_vnni;
+mod media_time;
+pub mod merger;
+mod noise_floor;
+pub mod telephone_event;
 mod timing;
 
+#[cfg(test)]
+mod kernel_tests;
 #[cfg(test)]
 mod merger_tests;
 
