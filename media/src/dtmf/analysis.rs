@@ -41,7 +41,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::correlator::{BINS, Ring, bin_frequencies, decimator_gain};
+use super::correlator::{BINS, Ring, SubBlockLevels, bin_frequencies, decimator_gain};
 use super::generator::dbm0_to_amplitude;
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK, WINDOW};
 use super::{DetectorConfig, Digit};
@@ -76,6 +76,32 @@ pub(crate) struct WindowAnalyzer {
     bin_gain: [f32; BINS],
     /// The configuration these constants were derived from.
     config: DetectorConfig,
+}
+
+/// Sums of the sub-blocks' powers and energies over the current window, kept as running pair
+/// sums so each window costs two vector additions and nothing is read back from a slot just
+/// written.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct WindowSums {
+    /// The newest sub-block's power per bin and energy.
+    last: SubBlockLevels,
+    /// The two newest sub-blocks' powers and energies added.
+    pair: SubBlockLevels,
+}
+
+impl WindowSums {
+    /// Takes in the newest sub-block; returns the window's power per bin and energy (the sums
+    /// over it and the two before).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, newest: &SubBlockLevels) -> ([f32; BINS], f32) {
+        let power = std::array::from_fn(|b| self.pair.power[b] + newest.power[b]);
+        let energy = self.pair.energy + newest.energy;
+        self.pair.power = std::array::from_fn(|b| self.last.power[b] + newest.power[b]);
+        self.pair.energy = self.last.energy + newest.energy;
+        self.last.power = newest.power;
+        self.last.energy = newest.energy;
+        (power, energy)
+    }
 }
 
 /// One window judged a DTMF digit.
@@ -187,29 +213,30 @@ impl WindowAnalyzer {
         hit.share >= self.min_share && hit.raw_share >= self.min_raw_share
     }
 
-    /// A necessary condition for a hit, from the sub-blocks' powers alone: `false` when the
-    /// window made of `slots` (oldest first), of energy `energy` over a noise floor `noise`, can
-    /// not carry the required shares whatever its tones. Never `false` for a window
+    /// The tone energy a window of energy `energy` over a noise floor `noise` (both window
+    /// energies) must show to carry both required shares.
+    #[inline(always)]
+    pub(crate) fn required_tone_energy(&self, energy: f32, noise: f32) -> f32 {
+        larger(
+            self.min_raw_share * energy,
+            self.min_share * (energy - noise),
+        )
+    }
+
+    /// A necessary condition for a hit, from the sub-blocks' powers alone (`power`: per bin, the
+    /// sum of `|X_k|²` over the window's sub-blocks): `false` when no low tone and high tone the
+    /// window could show reach `required` tone energy together (see [`Self::required_tone_energy`]). Never `false` for a window
     /// [`Self::judge`] would call a hit.
     #[inline(always)]
-    pub(crate) fn screen(
-        &self,
-        ring: &Ring,
-        slots: (usize, usize, usize),
-        energy: f32,
-        noise: f32,
-    ) -> bool {
-        let (p0, p1, p2) = (
-            &ring.power[slots.0],
-            &ring.power[slots.1],
-            &ring.power[slots.2],
-        );
+    pub(crate) fn screen(&self, power: &[f32; BINS], required: f32) -> bool {
         let g = &self.bound_gain;
-        let bound: [f32; BINS] = std::array::from_fn(|b| (p0[b] + p1[b] + p2[b]) * g[b]);
-        let low = bound[0].max(bound[1]).max(bound[2].max(bound[3]));
-        let high = bound[4].max(bound[5]).max(bound[6].max(bound[7]));
-        let tones = low + high;
-        tones >= self.min_raw_share * energy && tones >= self.min_share * (energy - noise)
+        let bound: [f32; BINS] = std::array::from_fn(|b| power[b] * g[b]);
+        // Is any low bin plus any high bin enough? All sixteen pairs at once, written as whole
+        // arrays and an OR so the compiler keeps it in vectors, without branches.
+        let low: [f32; 16] = std::array::from_fn(|k| bound[k & 3]);
+        let high: [f32; 16] = std::array::from_fn(|k| bound[4 + (k >> 2)]);
+        let enough: [bool; 16] = std::array::from_fn(|k| low[k] + high[k] >= required);
+        enough.iter().fold(false, |any, &e| any | e)
     }
 
     /// Judges the window made of the sub-blocks in `slots` (oldest first), of energy `energy`
@@ -319,6 +346,13 @@ impl WindowAnalyzer {
         let loss = 1.0 - (1.0 - cr) / 12.0;
         Some((yr * yr + yi * yi) * self.power_scale / (loss * loss))
     }
+}
+
+/// The larger of two numbers, without `f32::max`'s care for NaN (which costs a compare and a
+/// blend per use; the powers here are never NaN).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
 }
 
 /// The loudest of a group's four bins, if it beats each of the other three by `margin` (a power

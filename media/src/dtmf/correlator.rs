@@ -38,16 +38,23 @@ pub(crate) const LANES: usize = 2 * BINS;
 /// Input samples kept from the previous sub-block for the 16 kHz decimator.
 pub(crate) const HISTORY: usize = 2;
 
-/// The last three sub-blocks, which make up one analysis window: per sub-block its correlation
+/// The last three sub-blocks' correlations, which make up one analysis window: per sub-block
 /// `X[b] = Σ x[m]·e^{−jω_b m}` (phase reference at its first sample; lanes 0–7 real, 8–15
-/// imaginary), its power per bin `|X[b]|²` and its energy `Σ x[m]²`. 320 bytes, five cache
-/// lines: with many channels this is most of what a detector brings into cache per frame.
+/// imaginary). 192 bytes, three cache lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[repr(C, align(64))]
 pub(crate) struct Ring {
     pub spectra: [[f32; LANES]; 3],
-    pub power: [[f32; BINS]; 3],
-    pub energy: [f32; 3],
+}
+
+/// What a kernel hands back besides the spectrum it stores: the sub-block's power per bin
+/// `|X[b]|²` and its energy `Σ x[m]²`, in registers, for the window screening. Aligned so the
+/// eight powers are one aligned vector wherever the struct is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
+pub(crate) struct SubBlockLevels {
+    pub power: [f32; BINS],
+    pub energy: f32,
 }
 
 /// Slots `(oldest, middle, newest)` of the window whose newest sub-block is in slot `newest`.
@@ -66,8 +73,14 @@ pub(crate) trait KernelOps {
     type Tables: 'static;
     /// The tables, computed on first use; fetched once per push, not per sub-block.
     fn tables() -> &'static Self::Tables;
-    /// Correlates 32 samples at 8 kHz into `ring` slot `slot`: spectrum, power per bin, energy.
-    fn correlate_8k(tables: &Self::Tables, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize);
+    /// Correlates 32 samples at 8 kHz: the spectrum into `ring` slot `slot`, the power per bin
+    /// and the energy returned.
+    fn correlate_8k(
+        tables: &Self::Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels;
     /// Decimates 64 samples at 16 kHz to 32 at 8 kHz through `[1, 3, 3, 1]/8` (rounded,
     /// saturated; `history` is the two samples before them) and correlates them like
     /// [`Self::correlate_8k`].
@@ -77,7 +90,7 @@ pub(crate) trait KernelOps {
         samples: &[i16; 2 * SUB_BLOCK],
         ring: &mut Ring,
         slot: usize,
-    );
+    ) -> SubBlockLevels;
 }
 
 /// Which compiled version of the kernel this machine runs.
@@ -136,7 +149,12 @@ impl Kernel {
     /// Runs `K`'s correlation on one sub-block, through the compiled version that matches `self`
     /// (for tests and the kernel comparison; the detector dispatches whole pushes instead).
     #[cfg(test)]
-    pub(crate) fn correlate(self, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
+    pub(crate) fn correlate(
+        self,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
         match self {
             Kernel::Portable => Portable::correlate_8k(Portable::tables(), x, ring, slot),
             #[cfg(target_arch = "x86_64")]
@@ -169,8 +187,8 @@ impl Kernel {
 
 #[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-fn correlate_fma(x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
-    Fma::correlate_8k(Fma::tables(), x, ring, slot);
+fn correlate_fma(x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) -> SubBlockLevels {
+    Fma::correlate_8k(Fma::tables(), x, ring, slot)
 }
 
 /// The float kernel without fused multiply-add (any target).
@@ -186,8 +204,13 @@ impl KernelOps for Portable {
         Tables::shared()
     }
     #[inline(always)]
-    fn correlate_8k(tables: &Tables, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
-        correlate_body::<false>(tables, x, ring, slot);
+    fn correlate_8k(
+        tables: &Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<false>(tables, x, ring, slot)
     }
     #[inline(always)]
     fn correlate_16k(
@@ -196,8 +219,8 @@ impl KernelOps for Portable {
         samples: &[i16; 2 * SUB_BLOCK],
         ring: &mut Ring,
         slot: usize,
-    ) {
-        correlate_body::<false>(tables, &decimate_body(history, samples), ring, slot);
+    ) -> SubBlockLevels {
+        correlate_body::<false>(tables, &decimate_body(history, samples), ring, slot)
     }
 }
 
@@ -209,8 +232,13 @@ impl KernelOps for Fma {
         Tables::shared()
     }
     #[inline(always)]
-    fn correlate_8k(tables: &Tables, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
-        correlate_body::<true>(tables, x, ring, slot);
+    fn correlate_8k(
+        tables: &Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<true>(tables, x, ring, slot)
     }
     #[inline(always)]
     fn correlate_16k(
@@ -219,8 +247,8 @@ impl KernelOps for Fma {
         samples: &[i16; 2 * SUB_BLOCK],
         ring: &mut Ring,
         slot: usize,
-    ) {
-        correlate_body::<true>(tables, &decimate_body(history, samples), ring, slot);
+    ) -> SubBlockLevels {
+        correlate_body::<true>(tables, &decimate_body(history, samples), ring, slot)
     }
 }
 
@@ -293,7 +321,7 @@ fn correlate_body<const FUSED: bool>(
     samples: &[i16; SUB_BLOCK],
     ring: &mut Ring,
     slot: usize,
-) {
+) -> SubBlockLevels {
     let x: [f32; SUB_BLOCK] = std::array::from_fn(|i| f32::from(samples[i]));
     // Four independent accumulator rows: a single row would wait on the previous add every sample.
     let mut acc = [[0.0f32; LANES]; 4];
@@ -309,7 +337,7 @@ fn correlate_body<const FUSED: bool>(
     }
     let spectrum: [f32; LANES] =
         std::array::from_fn(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
-    ring.power[slot] = std::array::from_fn(|b| {
+    let power = std::array::from_fn(|b| {
         madd::<FUSED>(
             spectrum[b],
             spectrum[b],
@@ -322,8 +350,9 @@ fn correlate_body<const FUSED: bool>(
         let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
         (a * a + b * b) + (c * c + d * d)
     });
-    ring.energy[slot] = ((partial[0] + partial[4]) + (partial[1] + partial[5]))
+    let energy = ((partial[0] + partial[4]) + (partial[1] + partial[5]))
         + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+    SubBlockLevels { power, energy }
 }
 
 #[cfg(test)]
@@ -341,7 +370,7 @@ mod tests {
             let energy: f32 = samples.iter().map(|&s| f32::from(s).powi(2)).sum();
             for &kernel in Kernel::all_supported() {
                 let mut ring = Ring::default();
-                kernel.correlate(&samples, &mut ring, 0);
+                let levels = kernel.correlate(&samples, &mut ring, 0);
                 let magnitude = ring.spectra[0][b].hypot(ring.spectra[0][BINS + b]);
                 // A 32-sample block does not hold whole periods, so the negative-frequency image
                 // leaks a little: allow 10 %.
@@ -350,12 +379,12 @@ mod tests {
                     "{kernel:?} bin {b}: {magnitude}"
                 );
                 assert!(
-                    (ring.power[0][b] / (magnitude * magnitude) - 1.0).abs() < 1e-4,
+                    (levels.power[b] / (magnitude * magnitude) - 1.0).abs() < 1e-4,
                     "{kernel:?} bin {b}: power {} vs |X|² {}",
-                    ring.power[0][b],
+                    levels.power[b],
                     magnitude * magnitude
                 );
-                assert!((ring.energy[0] - energy).abs() < 1e-3 * energy);
+                assert!((levels.energy - energy).abs() < 1e-3 * energy);
             }
         }
     }
@@ -368,10 +397,10 @@ mod tests {
         }
         let narrow: [i16; SUB_BLOCK] = samples[..SUB_BLOCK].try_into().unwrap();
         let mut reference = Ring::default();
-        Kernel::Portable.correlate(&narrow, &mut reference, 1);
+        let reference_levels = Kernel::Portable.correlate(&narrow, &mut reference, 1);
         for &kernel in Kernel::all_supported() {
             let mut ring = Ring::default();
-            kernel.correlate(&narrow, &mut ring, 1);
+            let levels = kernel.correlate(&narrow, &mut ring, 1);
             // The float kernels agree to rounding; the integer kernel's 2⁻¹⁰ tables to 0.2 % of
             // the largest bin.
             let (a, b) = (&reference.spectra[1], &ring.spectra[1]);
@@ -379,7 +408,7 @@ mod tests {
                 .map(|i| a[i].hypot(a[BINS + i]))
                 .fold(0.0, f32::max);
             let tolerance = 2e-3 * largest + 0.5;
-            let (ea, eb) = (reference.energy[1], ring.energy[1]);
+            let (ea, eb) = (reference_levels.energy, levels.energy);
             assert!(
                 (ea - eb).abs() <= 1e-3 * ea,
                 "{kernel:?}: energy {ea} vs {eb}"

@@ -16,15 +16,16 @@
 //! it decides in three steps, each rarer than the one before: the window energy against the level
 //! floor (silence stops here), a bound on the tones' share from the sub-blocks' powers
 //! ([`WindowAnalyzer::screen`]; almost all speech stops here), and only then the full judgement.
-//! The state a detector touches per frame is its five-line [`Ring`] and a few counters; the
-//! analysis constants are shared by all detectors with the same configuration.
+//! A detector is 704 bytes; per frame it touches its three-line [`Ring`] of spectra, two lines
+//! of running window sums and a few counters. The analysis constants and the kernel tables are
+//! shared by all detectors.
 
 use std::sync::Arc;
 
-use super::analysis::{WindowAnalyzer, WindowHit};
+use super::analysis::{WindowAnalyzer, WindowHit, WindowSums};
 #[cfg(target_arch = "x86_64")]
 use super::correlator::Fma;
-use super::correlator::{HISTORY, Kernel, KernelOps, Portable, Ring, window_slots};
+use super::correlator::{HISTORY, Kernel, KernelOps, Portable, Ring, SubBlockLevels, window_slots};
 use super::generator::power_to_dbm0;
 #[cfg(target_arch = "x86_64")]
 use super::kernel_vnni::Vnni;
@@ -81,6 +82,8 @@ pub struct ToneDetector {
     ring: Ring,
     /// Slot of `ring` the next sub-block goes to.
     next: usize,
+    /// Power and energy sums over the current window.
+    sums: WindowSums,
     /// Constants of the window analysis, shared with other detectors.
     analyzer: Arc<WindowAnalyzer>,
     /// Background noise under the windows.
@@ -179,6 +182,7 @@ impl ToneDetector {
         Ok(ToneDetector {
             ring: Ring::default(),
             next: 0,
+            sums: WindowSums::default(),
             analyzer: WindowAnalyzer::shared(&config),
             noise: NoiseFloor::default(),
             kernel: Kernel::detect(),
@@ -228,7 +232,11 @@ impl ToneDetector {
 
     /// Talk-off counters since the detector was built or reset.
     pub fn stats(&self) -> DetectorStats {
-        self.stats
+        DetectorStats {
+            // Every sub-block from the third on completes a window.
+            windows: self.sub_blocks.saturating_sub(2),
+            ..self.stats
+        }
     }
 
     /// Forgets all input, as if newly built with the same configuration.
@@ -236,6 +244,7 @@ impl ToneDetector {
         // Everything but the configuration, the shared analyzer and the kernel choice.
         self.ring = Ring::default();
         self.next = 0;
+        self.sums = WindowSums::default();
         self.noise = NoiseFloor::default();
         self.sub_blocks = 0;
         self.input_samples = 0;
@@ -325,41 +334,71 @@ impl ToneDetector {
     ) {
         let slot = self.next;
         self.next = if slot == 2 { 0 } else { slot + 1 };
-        if self.decimation == 2 {
+        let levels: SubBlockLevels = if self.decimation == 2 {
             let samples = block.try_into().expect("push hands over whole sub-blocks");
             let history = self.history;
             self.history = [block[2 * SUB_BLOCK - 2], block[2 * SUB_BLOCK - 1]];
-            K::correlate_16k(tables, history, samples, &mut self.ring, slot);
+            K::correlate_16k(tables, history, samples, &mut self.ring, slot)
         } else {
             let x = block.try_into().expect("push hands over whole sub-blocks");
-            K::correlate_8k(tables, x, &mut self.ring, slot);
-        }
+            K::correlate_8k(tables, x, &mut self.ring, slot)
+        };
+        let (power, energy) = self.sums.push(&levels);
         self.sub_blocks += 1;
         // The first two sub-blocks do not make a window yet.
         if self.sub_blocks >= 3 {
-            self.window::<K, F>(slot, on_event);
+            self.window::<K, F>(slot, &power, energy, on_event);
         }
     }
 
-    /// Judges the window whose newest sub-block is in `slot` and updates the tone state.
+    /// Judges the window whose newest sub-block is in `slot` (its power per bin and energy
+    /// summed over its sub-blocks) and updates the tone state.
     #[inline(always)]
-    fn window<K: KernelOps, F: FnMut(ToneEvent)>(&mut self, slot: usize, on_event: &mut F) {
-        self.stats.windows += 1;
-        let slots = window_slots(slot);
-        let energy = self.ring.energy[0] + self.ring.energy[1] + self.ring.energy[2];
+    fn window<K: KernelOps, F: FnMut(ToneEvent)>(
+        &mut self,
+        slot: usize,
+        power: &[f32; 8],
+        energy: f32,
+        on_event: &mut F,
+    ) {
         let noise = self.noise.level();
         let analyzer = &*self.analyzer;
         // Right after a tone the partly covered windows refine its end, so they are judged in
-        // full; otherwise only a hit matters, and the screen never rejects one.
+        // full; otherwise only a hit matters, and the screen never rejects one. Both cheap
+        // tests are computed and combined without branching: on speech their outcomes change
+        // from window to window, and a mispredicted branch costs more than the screen itself.
+        let loud = energy >= analyzer.min_window_energy();
+        let required = analyzer.required_tone_energy(energy, noise);
+        let could_hit = analyzer.screen(power, required);
         let trailing = self.active.is_some_and(|a| a.trailing);
-        let verdict = if energy < analyzer.min_window_energy()
-            || !(trailing || analyzer.screen(&self.ring, slots, energy, noise))
-        {
-            None
-        } else {
-            analyzer.judge(&self.ring, slots, energy, noise)
-        };
-        let hit = verdict.filter(|h| analyzer.is_hit(h));
+        if loud & (could_hit | trailing) {
+            self.judged_window(slot, energy, noise, on_event);
+            return;
+        }
+        // A miss without judgement: almost every window of silence and speech.
+        self.noise.update(energy);
+        if self.candidate.is_some() || self.active.is_some() {
+            if let Some(active) = self.active.as_mut() {
+                active.trailing = false;
+            }
+            self.on_miss(on_event);
+        }
+    }
+
+    /// The full judgement of a window the screen let through, and the tone state's update.
+    /// Rare, so kept out of line (and the same instructions whatever the kernel).
+    #[inline(never)]
+    fn judged_window<F: FnMut(ToneEvent)>(
+        &mut self,
+        slot: usize,
+        energy: f32,
+        noise: f32,
+        on_event: &mut F,
+    ) {
+        let verdict = self
+            .analyzer
+            .judge(&self.ring, window_slots(slot), energy, noise);
+        let hit = verdict.filter(|h| self.analyzer.is_hit(h));
         self.noise
             .update(energy - hit.map_or(0.0, |h| h.tone_energy));
         // The window covers 8 kHz samples [end − W, end).
@@ -367,10 +406,6 @@ impl ToneDetector {
         if let Some(hit) = hit {
             self.stats.hit_windows += 1;
             self.on_hit(&hit, end, on_event);
-            return;
-        }
-        if self.candidate.is_none() && self.active.is_none() {
-            // Nothing to update: the common case.
             return;
         }
         // A window the held tone covers only partly, right after its last hit, tells where the
@@ -398,7 +433,6 @@ impl ToneDetector {
         }
     }
 
-    #[cold]
     fn on_hit(&mut self, hit: &WindowHit, end: f32, on_event: &mut impl FnMut(ToneEvent)) {
         let digit = hit.digit();
         // The uncovered part of a partly covered window is about (1 − share)·W.

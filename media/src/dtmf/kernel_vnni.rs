@@ -17,10 +17,12 @@
 //! Two details the compiler would otherwise undo. The multiply-adds use the saturating form
 //! `vpdpwssds`: the plain form is, to the compiler, an add of a `vpmaddwd`, and it splits the
 //! chain into two instructions per pair and re-associates the adds; saturation never happens
-//! here (see above), and its form is kept as one instruction. And each sample pair is broadcast
-//! straight from the caller's buffer at 8 kHz (one load folded into the multiply-add) or, at
-//! 16 kHz where the decimated samples are in a register, by one `vpermd`; a sub-block copied to
-//! the stack first would come back as general-register extractions, three instructions a pair.
+//! here (see above), and its form is kept as one instruction. And at 8 kHz each sample pair is
+//! broadcast straight from the caller's buffer (one load); given the samples in a register as
+//! well, the compiler would extract the pairs from it instead, three instructions a pair. At
+//! 16 kHz the decimated samples are in a register and a permutation broadcasts each pair
+//! (measured: as fast as storing them and broadcasting from memory, faster than a forced
+//! `vpermd`).
 
 use std::arch::x86_64::{
     __m512i, _mm256_add_ps, _mm256_castpd_ps, _mm256_storeu_ps, _mm512_add_epi32,
@@ -32,7 +34,7 @@ use std::arch::x86_64::{
 };
 use std::sync::OnceLock;
 
-use super::correlator::{BINS, HISTORY, KernelOps, Ring, bin_frequencies};
+use super::correlator::{BINS, HISTORY, KernelOps, Ring, SubBlockLevels, bin_frequencies};
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK};
 
 /// Fixed-point scale of the tables: 1.0 is 2¹⁰.
@@ -99,7 +101,12 @@ impl KernelOps for Vnni {
     }
 
     #[inline(always)]
-    fn correlate_8k(tables: &PairTables, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
+    fn correlate_8k(
+        tables: &PairTables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
         // SAFETY: `Vnni` is only used by code compiled for these features, which runs only after
         // `Kernel::detect` or `Kernel::all_supported` confirmed them.
         unsafe { correlate_8k(tables, x, ring, slot) }
@@ -112,7 +119,7 @@ impl KernelOps for Vnni {
         samples: &[i16; 2 * SUB_BLOCK],
         ring: &mut Ring,
         slot: usize,
-    ) {
+    ) -> SubBlockLevels {
         // SAFETY: as for `correlate_8k`.
         unsafe { correlate_16k(tables, history, samples, ring, slot) }
     }
@@ -121,8 +128,12 @@ impl KernelOps for Vnni {
 /// [`Vnni::correlate_8k`] for tests, callable from code not compiled for the features.
 #[cfg(test)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-pub(crate) fn correlate_for_test(x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
-    correlate_8k(PairTables::shared(), x, ring, slot);
+pub(crate) fn correlate_for_test(
+    x: &[i16; SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    correlate_8k(PairTables::shared(), x, ring, slot)
 }
 
 /// The decimator alone, for tests, callable from code not compiled for the features.
@@ -181,13 +192,18 @@ fn decimate(history: [i16; HISTORY], samples: &[i16; 2 * SUB_BLOCK]) -> __m512i 
 /// Correlation, power per bin and energy of 32 samples at 8 kHz, read from memory.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-fn correlate_8k(tables: &PairTables, x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) {
+fn correlate_8k(
+    tables: &PairTables,
+    x: &[i16; SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
     let pair = |p: usize| {
         // SAFETY: samples 2p and 2p + 1 are inside `x`; the read has no alignment need. Read as
         // one 32-bit number (low sample in the low half, x86 being little-endian).
         _mm512_set1_epi32(unsafe { std::ptr::read_unaligned(x.as_ptr().add(2 * p).cast::<i32>()) })
     };
-    correlate(tables, pair, opaque_load(x), ring, slot);
+    correlate(tables, pair, opaque_load(x), ring, slot)
 }
 
 /// Loads 32 16-bit numbers through a load the compiler cannot see into. Given the samples in a
@@ -218,10 +234,10 @@ fn correlate_16k(
     samples: &[i16; 2 * SUB_BLOCK],
     ring: &mut Ring,
     slot: usize,
-) {
+) -> SubBlockLevels {
     let x = decimate(history, samples);
     let pair = |p: usize| _mm512_permutexvar_epi32(_mm512_set1_epi32(p as i32), x);
-    correlate(tables, pair, x, ring, slot);
+    correlate(tables, pair, x, ring, slot)
 }
 
 /// Correlation, power per bin and energy of 32 samples; `pair(p)` broadcasts the sample pair
@@ -233,7 +249,7 @@ fn correlate(
     x: __m512i,
     ring: &mut Ring,
     slot: usize,
-) {
+) -> SubBlockLevels {
     // Four independent accumulators: one would wait on the previous multiply-add every pair.
     // SAFETY (all intrinsics below): only reached from the functions above, which are compiled
     // for and only run on CPUs with AVX-512F/BW/VNNI.
@@ -259,10 +275,14 @@ fn correlate(
         // Σx² as 16 pair sums (saturating: two full-scale negative samples reach 2³¹), summed
         // as floats (the integer total can pass 2³¹).
         let pair_energy = _mm512_cvtepi32_ps(_mm512_dpwssds_epi32(_mm512_setzero_si512(), x, x));
-        // The slot's spectrum row holds 16 floats and its power row 8; unaligned stores are
+        // The slot's spectrum row holds 16 floats, `levels.power` 8; unaligned stores are
         // allowed.
         _mm512_storeu_ps(ring.spectra[slot].as_mut_ptr(), spectrum);
-        _mm256_storeu_ps(ring.power[slot].as_mut_ptr(), power);
-        ring.energy[slot] = _mm512_reduce_add_ps(pair_energy);
+        let mut levels = SubBlockLevels {
+            energy: _mm512_reduce_add_ps(pair_energy),
+            ..SubBlockLevels::default()
+        };
+        _mm256_storeu_ps(levels.power.as_mut_ptr(), power);
+        levels
     }
 }

@@ -24,6 +24,8 @@ const BLOCKS: usize = 4;
 /// window).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct NoiseFloor {
+    /// The floor: the smaller of `current` and `completed`, 0 before the first window.
+    level: f32,
     smoothed: f32,
     /// Smallest smoothed residual of the current block.
     current: f32,
@@ -41,6 +43,7 @@ impl Default for NoiseFloor {
     fn default() -> Self {
         // Infinite until the first window: the first residual sets the floor at once.
         NoiseFloor {
+            level: 0.0,
             smoothed: f32::INFINITY,
             current: f32::INFINITY,
             blocks: [f32::INFINITY; BLOCKS],
@@ -55,21 +58,31 @@ impl NoiseFloor {
     /// The floor to judge the next window against; 0 before any window was seen.
     #[inline(always)]
     pub(crate) fn level(&self) -> f32 {
-        let floor = self.current.min(self.completed);
-        if floor.is_finite() { floor } else { 0.0 }
+        self.level
     }
 
     /// Takes in one judged window's residual energy (clamped at 0: a clean tone's measured
     /// energy can slightly exceed the window's).
     #[inline(always)]
     pub(crate) fn update(&mut self, residual: f32) {
-        let residual = residual.max(0.0);
-        self.smoothed = if self.smoothed.is_finite() {
-            self.smoothed + SMOOTHING * (residual - self.smoothed)
-        } else {
+        // Plain comparisons rather than `f32::min`/`max`, whose NaN handling costs a compare and
+        // a blend each; the energies here are never NaN.
+        let residual = if residual > 0.0 { residual } else { 0.0 };
+        self.smoothed = if self.smoothed == f32::INFINITY {
             residual
+        } else {
+            self.smoothed + SMOOTHING * (residual - self.smoothed)
         };
-        self.current = self.current.min(self.smoothed);
+        self.current = if self.smoothed < self.current {
+            self.smoothed
+        } else {
+            self.current
+        };
+        self.level = if self.current < self.completed {
+            self.current
+        } else {
+            self.completed
+        };
         self.windows += 1;
         if self.windows == BLOCK_WINDOWS {
             self.close_block();
@@ -83,6 +96,7 @@ impl NoiseFloor {
         self.next = (self.next + 1) % BLOCKS as u8;
         self.completed = self.blocks.iter().copied().fold(f32::INFINITY, f32::min);
         self.current = f32::INFINITY;
+        self.level = self.completed;
         self.windows = 0;
     }
 }
