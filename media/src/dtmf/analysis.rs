@@ -80,13 +80,18 @@ pub(crate) struct WindowAnalyzer {
 
 /// Sums of the sub-blocks' powers and energies over the current window, kept as running pair
 /// sums so each window costs two vector additions and nothing is read back from a slot just
-/// written.
+/// written. Aligned so each row of powers is one aligned vector.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
 pub(crate) struct WindowSums {
-    /// The newest sub-block's power per bin and energy.
-    last: SubBlockLevels,
-    /// The two newest sub-blocks' powers and energies added.
-    pair: SubBlockLevels,
+    /// The newest sub-block's power per bin.
+    last_power: [f32; BINS],
+    /// The two newest sub-blocks' powers added.
+    pair_power: [f32; BINS],
+    /// The newest sub-block's energy.
+    last_energy: f32,
+    /// The two newest sub-blocks' energies added.
+    pair_energy: f32,
 }
 
 impl WindowSums {
@@ -94,12 +99,12 @@ impl WindowSums {
     /// over it and the two before).
     #[inline(always)]
     pub(crate) fn push(&mut self, newest: &SubBlockLevels) -> ([f32; BINS], f32) {
-        let power = std::array::from_fn(|b| self.pair.power[b] + newest.power[b]);
-        let energy = self.pair.energy + newest.energy;
-        self.pair.power = std::array::from_fn(|b| self.last.power[b] + newest.power[b]);
-        self.pair.energy = self.last.energy + newest.energy;
-        self.last.power = newest.power;
-        self.last.energy = newest.energy;
+        let power = std::array::from_fn(|b| self.pair_power[b] + newest.power[b]);
+        let energy = self.pair_energy + newest.energy;
+        self.pair_power = std::array::from_fn(|b| self.last_power[b] + newest.power[b]);
+        self.pair_energy = self.last_energy + newest.energy;
+        self.last_power = newest.power;
+        self.last_energy = newest.energy;
         (power, energy)
     }
 }

@@ -76,37 +76,44 @@ pub struct DetectorStats {
 }
 
 /// The streaming in-band DTMF receiver; see the module documentation.
+///
+/// Laid out (`repr(C)`) with what every frame touches first, in the first seven cache lines, and
+/// what only partial pushes, hits and configuration changes touch after it.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct ToneDetector {
     /// The last three sub-blocks' correlations (the current window).
     ring: Ring,
-    /// Slot of `ring` the next sub-block goes to.
-    next: usize,
     /// Power and energy sums over the current window.
     sums: WindowSums,
-    /// Constants of the window analysis, shared with other detectors.
-    analyzer: Arc<WindowAnalyzer>,
     /// Background noise under the windows.
     noise: NoiseFloor,
-    kernel: Kernel,
-    /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
-    decimation: usize,
+    /// Constants of the window analysis, shared with other detectors.
+    analyzer: Arc<WindowAnalyzer>,
     /// Sub-blocks analysed so far.
     sub_blocks: u64,
     /// Input samples received so far.
     input_samples: u64,
     candidate: Option<Run>,
     active: Option<Active>,
-    stats: DetectorStats,
-    counts: WindowCounts,
-    /// The last two input samples of the previous sub-block (16 kHz decimator).
-    history: [i16; HISTORY],
     /// Input samples in `stage`.
     filled: usize,
+    /// Slot of `ring` the next sub-block goes to.
+    next: u8,
+    kernel: Kernel,
+    /// 1 at 8 kHz, 2 at 16 kHz: input samples per analysed sample.
+    decimation: u8,
+    /// The last two input samples of the previous sub-block (16 kHz decimator).
+    history: [i16; HISTORY],
+    stats: DetectorStats,
+    counts: WindowCounts,
     /// Input samples of a sub-block that arrived split across calls.
     stage: [i16; 2 * SUB_BLOCK],
     config: DetectorConfig,
 }
+
+/// Bytes at the start of a [`ToneDetector`] that every push reads or writes.
+const HOT_BYTES: usize = std::mem::offset_of!(ToneDetector, stats);
 
 /// A run of consecutive hit windows of one digit, not yet confirmed.
 #[derive(Debug, Clone, Copy)]
@@ -186,7 +193,7 @@ impl ToneDetector {
             analyzer: WindowAnalyzer::shared(&config),
             noise: NoiseFloor::default(),
             kernel: Kernel::detect(),
-            decimation: (config.sample_rate / 8000) as usize,
+            decimation: (config.sample_rate / 8000) as u8,
             sub_blocks: 0,
             input_samples: 0,
             candidate: None,
@@ -258,7 +265,10 @@ impl ToneDetector {
     /// Feeds 16-bit PCM at the configured rate, in chunks of any size; `on_event` is called for
     /// every tone start and end found, in order. Allocates nothing.
     pub fn push(&mut self, pcm: &[i16], mut on_event: impl FnMut(ToneEvent)) {
-        prefetch(pcm);
+        // With many channels both the detector and its input come from memory: ask for all of
+        // their lines at once rather than one miss after another.
+        prefetch(std::ptr::from_ref(self).cast(), HOT_BYTES);
+        prefetch(pcm.as_ptr().cast(), std::mem::size_of_val(pcm).min(1024));
         match self.kernel {
             Kernel::Portable => self.push_with::<Portable, _>(pcm, &mut on_event),
             #[cfg(target_arch = "x86_64")]
@@ -296,7 +306,7 @@ impl ToneDetector {
     /// The push path, inlined into each compiled version.
     #[inline(always)]
     fn push_with<K: KernelOps, F: FnMut(ToneEvent)>(&mut self, pcm: &[i16], on_event: &mut F) {
-        let per_block = SUB_BLOCK * self.decimation;
+        let per_block = SUB_BLOCK * usize::from(self.decimation);
         let tables = K::tables();
         let mut rest = pcm;
         if self.filled > 0 {
@@ -332,8 +342,8 @@ impl ToneDetector {
         block: &[i16],
         on_event: &mut F,
     ) {
-        let slot = self.next;
-        self.next = if slot == 2 { 0 } else { slot + 1 };
+        let slot = usize::from(self.next);
+        self.next = if slot == 2 { 0 } else { self.next + 1 };
         let levels: SubBlockLevels = if self.decimation == 2 {
             let samples = block.try_into().expect("push hands over whole sub-blocks");
             let history = self.history;
@@ -523,25 +533,20 @@ impl ToneDetector {
     /// An 8 kHz analysis time as an input sample index. The decimator's output `n` is centred on
     /// input sample `2n − ½`, close enough to `2n`.
     fn to_input_time(&self, t8: f32) -> u64 {
-        (t8.max(0.0).round() as u64) * self.decimation as u64
+        (t8.max(0.0).round() as u64) * u64::from(self.decimation)
     }
 }
 
-/// Asks the CPU to start loading the first kilobyte of a push's input: with many channels it
-/// comes from memory, and the sub-blocks are then read one after another.
+/// Asks the CPU to start loading the `bytes` bytes from `start` into the cache.
 #[inline(always)]
-fn prefetch(pcm: &[i16]) {
+fn prefetch(start: *const u8, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
-    {
+    for offset in (0..bytes).step_by(64) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let bytes = std::mem::size_of_val(pcm).min(1024);
-        let base = pcm.as_ptr().cast::<i8>();
-        for offset in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch never faults and has no effect on memory; the address is inside
-            // `pcm`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
-        }
+        // SAFETY: a prefetch never faults and has no effect on memory; callers pass the
+        // start and length of one object.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = pcm;
+    let _ = (start, bytes);
 }
