@@ -218,8 +218,13 @@ fn the_seccomp_child_is_killed_by_a_system_call() {
 }
 
 /// Source files of the media crate that are not on the per-frame path: the conformance
-/// procedure and the test-signal generator run offline.
-const OFFLINE: [&str; 2] = ["dtmf/conformance", "dtmf/generator.rs"];
+/// procedure and the test-signal generator run offline, and the analyzer cache is used only
+/// while a detector is built.
+const OFFLINE: [&str; 3] = [
+    "dtmf/conformance",
+    "dtmf/generator.rs",
+    "dtmf/analyzer_cache.rs",
+];
 
 /// Words that would mean a lock, a clock, I/O or logging in per-frame code. `OnceLock` is not
 /// among them: the shared DTMF tables are initialised at construction, and reading an initialised

@@ -39,8 +39,6 @@
 //! each group bounds its tone. A window whose bound misses either share cannot be a hit; on speech
 //! this rejects all but about 0.2 % of windows for a dozen vector operations.
 
-use std::sync::{Arc, Mutex};
-
 use super::correlator::{BINS, Ring, SubBlockLevels, bin_frequencies, decimator_gain};
 use super::generator::dbm0_to_amplitude;
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK, WINDOW};
@@ -75,7 +73,7 @@ pub(crate) struct WindowAnalyzer {
     /// On 16 kHz input, the decimation filter's power gain at each bin, to be divided out.
     bin_gain: [f32; BINS],
     /// The configuration these constants were derived from.
-    config: DetectorConfig,
+    pub(super) config: DetectorConfig,
 }
 
 /// Sums of the sub-blocks' powers and energies over the current window, kept as running pair
@@ -136,33 +134,9 @@ impl WindowHit {
     }
 }
 
-/// Analyzers shared by every detector with the same configuration: the constants are read
-/// every window, and one copy for a thousand channels stays in cache where a thousand copies
-/// would not. Bounded, so a program that builds detectors with ever new settings does not grow it.
-static SHARED: Mutex<Vec<Arc<WindowAnalyzer>>> = Mutex::new(Vec::new());
-
-/// Most configurations [`SHARED`] holds; beyond that, detectors get an analyzer of their own.
-const MAX_SHARED: usize = 16;
-
 impl WindowAnalyzer {
-    /// The analyzer for `config` (validated), shared with every detector built with the same
-    /// configuration. Takes a lock: for construction, never for the per-frame path.
-    pub(crate) fn shared(config: &DetectorConfig) -> Arc<WindowAnalyzer> {
-        // A poisoned cache only means another thread panicked while holding it; its content is
-        // still a list of complete analyzers.
-        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(a) = shared.iter().find(|a| a.config == *config) {
-            return Arc::clone(a);
-        }
-        let analyzer = Arc::new(WindowAnalyzer::new(config));
-        if shared.len() < MAX_SHARED {
-            shared.push(Arc::clone(&analyzer));
-        }
-        analyzer
-    }
-
     /// Precomputes the constants for `config`.
-    fn new(config: &DetectorConfig) -> Self {
+    pub(super) fn new(config: &DetectorConfig) -> Self {
         let freqs = bin_frequencies();
         let mut a = WindowAnalyzer {
             rot_re: [0.0; BINS],

@@ -190,7 +190,7 @@ impl ToneDetector {
             ring: Ring::default(),
             next: 0,
             sums: WindowSums::default(),
-            analyzer: WindowAnalyzer::shared(&config),
+            analyzer: super::analyzer_cache::shared_analyzer(&config),
             noise: NoiseFloor::default(),
             kernel: Kernel::detect(),
             decimation: (config.sample_rate / 8000) as u8,

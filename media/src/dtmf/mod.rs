@@ -2,6 +2,7 @@
 //! that turns both kinds of detection into one stream of key presses.
 
 mod analysis;
+mod analyzer_cache;
 mod config;
 pub mod conformance;
 mod correlator;
