@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
+use crate::calls::runtime::{CallService, NoRinger};
 use crate::config::Config;
 use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
@@ -36,9 +37,12 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).
     pub metrics: Option<PrometheusHandle>,
-    /// The real-time media plane (worker threads, prompts, recordings). Hand
-    /// `media.plane_factory()` to `CallService::start`; `None` runs calls signalling-only.
+    /// The real-time media plane (worker threads, prompts, recordings); `None` runs calls
+    /// signalling-only.
     pub media: Option<Arc<MediaEngine>>,
+    /// The call service: every live call, its timers and media events. Ends every call on
+    /// shutdown.
+    pub calls: CallService,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,7 +79,8 @@ pub enum StateError {
 }
 
 impl AppState {
-    /// Opens the store and keys in `config.data_dir` and builds every service.
+    /// Opens the store and keys in `config.data_dir` and builds every service. Call it inside a
+    /// tokio runtime: the call service and media plane start their tasks on it.
     ///
     /// `public_url` is the resolved base URL (the bound port is known only after binding).
     pub fn build(
@@ -127,6 +132,14 @@ impl AppState {
             config.limits.max_concurrent_calls,
         );
         let media = MediaEngine::start(&config.media, &public_url)?;
+        let shutdown = Shutdown::new();
+        let calls = super::calls::start_call_service(
+            config.calls.timers(),
+            Some(&media),
+            &notifier,
+            Arc::new(NoRinger),
+            &shutdown,
+        );
         Ok(AppState {
             config: Arc::new(config),
             public_url,
@@ -135,9 +148,10 @@ impl AppState {
             notifier,
             throttle: Arc::new(throttle),
             admission,
-            shutdown: Shutdown::new(),
+            shutdown,
             metrics,
             media: Some(media),
+            calls,
         })
     }
 }
