@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::api::error::ApiError;
 use crate::auth::extract::AuthenticatedApp;
 use crate::calls::call::AppRef;
-use crate::calls::endpoints::{EndpointRegistry, NoEndpoints, Reach};
+use crate::calls::endpoints::{EndpointRegistry, Reach};
 use crate::calls::registry::CallError;
 use crate::calls::runtime::CallService;
 use crate::calls::validate::{InvalidField, Target};
@@ -101,7 +101,7 @@ impl Calls {
             },
             Party::User(_) => match store.get_user(&id).await.map_err(store_unavailable)? {
                 Some(user) if user.tenant_id == self.app.tenant_id => Ok(Reach::User {
-                    endpoints: NoEndpoints.endpoints_of(&id),
+                    endpoints: self.state.softphone.endpoints_of(&id),
                     user_id: user.id,
                 }),
                 _ => Err(refuse(&format!(

@@ -17,6 +17,7 @@ mod registry_requests;
 mod registry_rules;
 #[cfg(test)]
 mod registry_tests;
+pub mod registry_users;
 pub mod result_codes;
 pub mod runtime;
 pub mod state;

@@ -7,11 +7,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
-use crate::calls::runtime::{CallService, NoRinger};
+use crate::calls::runtime::CallService;
 use crate::config::Config;
 use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
 use crate::server::shutdown::Shutdown;
+use crate::softphone::Softphone;
+use crate::softphone::media::NoBrowserMedia;
 use crate::store::{Store, StoreError};
 use crate::throttle::{CallAdmission, RateLimiter};
 
@@ -43,6 +45,8 @@ pub struct AppState {
     /// The call service: every live call, its timers and media events. Ends every call on
     /// shutdown.
     pub calls: CallService,
+    /// The softphone: sign-ins, signed-in pages (the endpoints users are rung on), users' calls.
+    pub softphone: Softphone,
 }
 
 impl std::fmt::Debug for AppState {
@@ -133,13 +137,16 @@ impl AppState {
         );
         let media = MediaEngine::start(&config.media, &public_url)?;
         let shutdown = Shutdown::new();
+        let timers = config.calls.timers();
+        let softphone = Softphone::new(timers.user_ring_window, Arc::new(NoBrowserMedia));
         let calls = super::calls::start_call_service(
-            config.calls.timers(),
+            timers,
             Some(&media),
             &notifier,
-            Arc::new(NoRinger),
+            Arc::new(softphone.clone()),
             &shutdown,
         );
+        softphone.attach(calls.clone());
         Ok(AppState {
             config: Arc::new(config),
             public_url,
@@ -152,6 +159,7 @@ impl AppState {
             metrics,
             media: Some(media),
             calls,
+            softphone,
         })
     }
 }
