@@ -50,6 +50,20 @@ pub const MEDIA_SESSION_EVENTS_DROPPED: &str = "switchboard_media_session_events
 pub const MEDIA_PROMPT_FAILURES: &str = "switchboard_media_prompt_failures_total";
 /// Gauge: recordings held for download.
 pub const MEDIA_RECORDINGS: &str = "switchboard_media_recordings";
+/// Gauge: browser peers on a worker's WebRTC edge, by `worker`.
+pub const MEDIA_WEBRTC_PEERS: &str = "switchboard_media_webrtc_peers";
+/// Counter: browser peers that completed ICE and DTLS, by `worker`.
+pub const MEDIA_WEBRTC_CONNECTED: &str = "switchboard_media_webrtc_connected_total";
+/// Counter: browser legs lost to a media failure (410/301005), by `worker`.
+pub const MEDIA_WEBRTC_FAILED: &str = "switchboard_media_webrtc_failed_total";
+/// Counter: audio writes to a browser peer the edge refused, by `worker`.
+pub const MEDIA_WEBRTC_WRITE_ERRORS: &str = "switchboard_media_webrtc_write_errors_total";
+/// Counter: datagrams received on a worker's UDP socket, by `worker`.
+pub const MEDIA_UDP_DATAGRAMS_IN: &str = "switchboard_media_udp_datagrams_received_total";
+/// Counter: datagrams sent from a worker's UDP socket, by `worker`.
+pub const MEDIA_UDP_DATAGRAMS_OUT: &str = "switchboard_media_udp_datagrams_sent_total";
+/// Counter: datagrams dropped because the socket's send buffer was full, by `worker`.
+pub const MEDIA_UDP_SEND_DROPPED: &str = "switchboard_media_udp_send_dropped_total";
 
 /// Installs the global Prometheus recorder; `None` if one is already installed (a second server
 /// in one process, as in tests), in which case `/metrics` serves an empty page.

@@ -1,6 +1,7 @@
 //! The media worker's per-tick path allocates nothing: two bots in one conversation, one playing a
 //! speech prompt into the other, which records it, ticked for 3.6 s of media with a counting
-//! global allocator watching the ticking thread.
+//! global allocator watching the ticking thread. Only a tick that reports an event (a speaking
+//! hint here; events carry ids) may allocate, and only for that event.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -18,6 +19,7 @@ use switchboard::media_plane::env::{Shared, WorkerEnv};
 use switchboard::media_plane::recordings::RecordingStore;
 use switchboard::media_plane::stats::WorkerStats;
 use switchboard::media_plane::worker::{TICK, Worker};
+use switchboard::webrtc::{EdgeConfig, WebRtcEdge};
 use switchboard_media::PromptCache;
 
 struct Counting;
@@ -85,13 +87,21 @@ fn ticking_two_bots_playing_and_recording_allocates_nothing() {
             returned_clips: returned,
             recordings,
             beep: cache.beep(),
-            group_session_legs: 3,
+            departed: Arc::new(ArrayQueue::new(4)),
         },
         ClipPools::new(1, Duration::from_secs(20), 0),
     )
     .unwrap();
     let queue = Arc::new(ArrayQueue::new(16));
-    let mut worker = Worker::new(env, queue.clone());
+    let edge = WebRtcEdge::new(
+        EdgeConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..EdgeConfig::default()
+        },
+        vec!["127.0.0.1:9".parse().unwrap()],
+    )
+    .unwrap();
+    let mut worker = Worker::new(env, queue.clone(), edge);
     for (call, participant) in [("a", "pa"), ("b", "pb")] {
         queue
             .push(WorkerCommand::Open {
@@ -143,22 +153,42 @@ fn ticking_two_bots_playing_and_recording_allocates_nothing() {
     }
     assert_eq!(before.len(), 2, "both legs ready: {before:?}");
 
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    WATCHING.with(|w| w.set(true));
+    // Reporting an event clones its ids (that allocates, and is allowed: events are rare);
+    // everything else on the tick path allocates nothing. So each tick is measured on its own,
+    // and a tick that allocated must be one that reported something.
+    let mut quiet_ticks = 0;
+    let mut during = Vec::new();
     for _ in 0..180 {
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        WATCHING.with(|w| w.set(true));
         step(&mut worker);
+        WATCHING.with(|w| w.set(false));
+        let counted = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        let reported: Vec<MediaEvent> = std::iter::from_fn(|| events.try_recv().ok()).collect();
+        assert!(
+            reported
+                .iter()
+                .all(|e| matches!(e, MediaEvent::SpeakingChanged { .. })),
+            "nothing but speaking hints while measuring: {reported:?}"
+        );
+        if reported.is_empty() {
+            assert_eq!(
+                counted, 0,
+                "allocations (and frees) on tick {tick} of two sessions, which reported nothing"
+            );
+            quiet_ticks += 1;
+        } else {
+            assert!(
+                counted <= 4 * reported.len() as u64,
+                "{counted} allocations for {} events on tick {tick}: more than their ids",
+                reported.len()
+            );
+        }
+        during.extend(reported);
     }
-    WATCHING.with(|w| w.set(false));
-    let counted = ALLOCATIONS.load(Ordering::Relaxed);
-
-    let during: Vec<MediaEvent> = std::iter::from_fn(|| events.try_recv().ok()).collect();
     assert!(
-        during.is_empty(),
-        "nothing ended while measuring: {during:?}"
-    );
-    assert_eq!(
-        counted, 0,
-        "allocations (and frees) on the tick path over 180 ticks of two sessions"
+        quiet_ticks >= 170,
+        "only {quiet_ticks} of 180 ticks reported nothing: {during:?}"
     );
     // The prompt was playing all along: it finishes (5.65 s) after the measured window.
     for _ in 0..150 {

@@ -8,16 +8,17 @@
 
 use crate::frame::{FRAME_SAMPLES, Frame};
 
-/// The most legs a call may have (bits 0..15 of a [`Sources`] set).
-pub const MAX_LEGS: usize = 15;
+/// The most legs a call may have (bits 0..127 of a [`Sources`] set): a conference of a large
+/// meeting is one session, so the set is 128 bits wide (two machine words, still one compare).
+pub const MAX_LEGS: usize = 127;
 
 /// A set of audio sources: bit `i` is leg `i`, [`Sources::BOT`] is the bot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sources(pub u16);
+pub struct Sources(pub u128);
 
 impl Sources {
     /// The bot (prompts, tones, generated speech).
-    pub const BOT: Sources = Sources(1 << 15);
+    pub const BOT: Sources = Sources(1 << MAX_LEGS);
 
     /// The set holding only leg `i`.
     pub fn leg(i: usize) -> Sources {

@@ -17,17 +17,25 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::realtime_run::RealtimeRun;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static CLOCK_READS: AtomicU64 = AtomicU64::new(0);
-
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
+    // Counted per thread: tests run in parallel, and the positive control's allocation on its
+    // own thread must not land in another test's count.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static CLOCK_READS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count(counter: &'static std::thread::LocalKey<Cell<u64>>) -> u64 {
+    counter.with(Cell::get)
+}
+
+fn bump(counter: &'static std::thread::LocalKey<Cell<u64>>) {
+    counter.with(|c| c.set(c.get() + 1));
 }
 
 fn armed_now() -> bool {
@@ -46,19 +54,19 @@ fn armed<T>(f: impl FnOnce() -> T) -> T {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if armed_now() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            bump(&ALLOCATIONS);
         }
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if armed_now() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            bump(&ALLOCATIONS);
         }
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if armed_now() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            bump(&ALLOCATIONS);
         }
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -72,7 +80,7 @@ static GLOBAL: Counting = Counting;
 
 fn note_clock_read() {
     if armed_now() {
-        CLOCK_READS.fetch_add(1, Ordering::Relaxed);
+        bump(&CLOCK_READS);
     }
 }
 
@@ -113,17 +121,16 @@ pub unsafe extern "C" fn time(out: *mut libc::time_t) -> libc::time_t {
 #[test]
 fn a_minute_of_play_record_mix_and_detect_allocates_nothing_and_reads_no_clock() {
     let mut run = RealtimeRun::new();
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    CLOCK_READS.store(0, Ordering::Relaxed);
+    let before = (count(&ALLOCATIONS), count(&CLOCK_READS));
     armed(|| while run.step() {});
     assert_eq!(run.shortfall(), None, "the run did not do what it claims");
     assert_eq!(
-        ALLOCATIONS.load(Ordering::Relaxed),
+        count(&ALLOCATIONS) - before.0,
         0,
         "allocations on the media path"
     );
     assert_eq!(
-        CLOCK_READS.load(Ordering::Relaxed),
+        count(&CLOCK_READS) - before.1,
         0,
         "clock reads on the media path"
     );
@@ -131,17 +138,14 @@ fn a_minute_of_play_record_mix_and_detect_allocates_nothing_and_reads_no_clock()
 
 #[test]
 fn the_instruments_see_an_allocation_and_a_clock_read() {
-    let before = (
-        ALLOCATIONS.load(Ordering::Relaxed),
-        CLOCK_READS.load(Ordering::Relaxed),
-    );
+    let before = (count(&ALLOCATIONS), count(&CLOCK_READS));
     armed(|| {
         std::hint::black_box(Vec::<u8>::with_capacity(16));
         std::hint::black_box(std::time::Instant::now());
         std::hint::black_box(std::time::SystemTime::now());
     });
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > before.0);
-    assert!(CLOCK_READS.load(Ordering::Relaxed) >= before.1 + 2);
+    assert!(count(&ALLOCATIONS) > before.0);
+    assert!(count(&CLOCK_READS) >= before.1 + 2);
 }
 
 /// How a child process ended.

@@ -48,7 +48,7 @@ fn run(pcm: &[i16], press: Option<(Digit, usize, u32)>) -> Polled {
             .unwrap();
         for e in events.iter().filter(|e| e.0 == i) {
             session
-                .push_telephone_event(leg, e.1, e.2, e.3, &e.4, clock.now())
+                .push_telephone_event(leg, 48_000, e.1, e.2, e.3, &e.4, clock.now())
                 .unwrap();
         }
         clock.ticks += 1;
@@ -124,6 +124,7 @@ fn garbage_is_counted_and_dropped_never_a_panic() {
         session
             .push_telephone_event(
                 leg,
+                48_000,
                 i as u16,
                 rng.next_u64() as u32,
                 rng.next_u64() & 1 == 0,

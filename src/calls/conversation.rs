@@ -40,6 +40,8 @@ pub struct Member {
     pub self_muted: bool,
     /// Muted by the server (participant mute).
     pub server_muted: bool,
+    /// Speaking, as the media plane last reported; `None` until it reports.
+    pub speaking: Option<bool>,
     /// The roster sequence in which this member last changed.
     pub roster_sequence: i64,
     /// Set on a transfer target: the leg being transferred away.
@@ -61,6 +63,7 @@ impl Member {
             presence,
             self_muted: false,
             server_muted: false,
+            speaking: None,
             roster_sequence: 0,
             transfer_of: None,
             invited_by: None,
@@ -82,6 +85,7 @@ impl Member {
             metadata: None,
             roster_sequence_number: Some(self.roster_sequence),
             removed_state: None,
+            is_speaking: self.speaking,
         }
     }
 }

@@ -18,6 +18,11 @@
 //! | `SubscribeTones` | none; from then on one `ToneDetected` per key press heard on the leg |
 //! | `SetSelfMuted`, `SetServerMuted` | none |
 //!
+//! Unasked: `SpeakingChanged` for participants whose audio the media plane decodes (in a
+//! conversation of three or more, everyone's), rate-limited per participant; and, for a person's
+//! WebRTC leg (opened by the signaling layer, see `media_plane::webrtc_legs`), `LegReady` when
+//! ICE and DTLS complete and `LegFailed` when it fails or vanishes, naming that leg's call id.
+//!
 //! Operations of one leg run in the order submitted, except that a `Record` with
 //! `barge_in_allowed` first cancels (reports `OperationCanceled` for) the leg's running and
 //! queued prompt and record operations. Events about a leg after its `CloseLeg` are ignored.
@@ -177,6 +182,16 @@ pub enum MediaEvent {
         tone: Digit,
         /// Who pressed it (the participant whose audio carried it), when known.
         participant: Option<ParticipantId>,
+    },
+    /// A participant started or stopped speaking (a hint for rosters: at most one change per
+    /// participant every 500 ms, measured against that participant's own noise floor).
+    SpeakingChanged {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who.
+        participant: ParticipantId,
+        /// Speaking now, or not.
+        speaking: bool,
     },
     /// A prompt, record or DTMF operation ended.
     OperationFinished {

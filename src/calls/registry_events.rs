@@ -2,6 +2,7 @@
 //! endpoints answering or declining, and shutdown.
 
 use super::call::DeadlineKind;
+use super::conversation::{ConversationKind, Presence};
 use super::ids::{CallId, ConversationId, ParticipantId};
 use super::media::MediaEvent;
 use super::notify;
@@ -46,6 +47,11 @@ impl CallRegistry {
                 };
                 fx.notifications.extend(notify::tone(leg, info));
             }
+            MediaEvent::SpeakingChanged {
+                conversation,
+                participant,
+                speaking,
+            } => self.speaking_changed(&conversation, &participant, speaking, fx),
             MediaEvent::OperationFinished {
                 call,
                 operation,
@@ -65,6 +71,34 @@ impl CallRegistry {
                 fx.notifications
                     .extend(notify::operation_finished(leg, &op));
             }
+        }
+    }
+
+    /// A participant started or stopped speaking: group calls and meetings get the roster with
+    /// the change (`isSpeaking`); a P2P call only keeps it for its next roster, since its bot
+    /// knows who speaks (the other party) and a roster per utterance would be noise.
+    fn speaking_changed(
+        &mut self,
+        conversation_id: &ConversationId,
+        participant: &ParticipantId,
+        speaking: bool,
+        fx: &mut Effects,
+    ) {
+        let Some(conversation) = self.conversations.get_mut(conversation_id) else {
+            return;
+        };
+        let group = conversation.kind != ConversationKind::PeerToPeer;
+        let joined = conversation
+            .member(participant)
+            .is_some_and(|m| m.presence == Presence::Joined && m.speaking != Some(speaking));
+        if !joined {
+            return;
+        }
+        if let Some(member) = conversation.member_mut(participant) {
+            member.speaking = Some(speaking);
+        }
+        if group {
+            self.roster_changed(conversation_id, fx);
         }
     }
 

@@ -168,6 +168,10 @@ pub struct Participant {
     /// Set when the participant has left, in the roster update that reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_state: Option<RemovedState>,
+    /// Switchboard extension: whether the participant is speaking, as the media plane last
+    /// heard it (rate-limited); absent while its audio has not been measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_speaking: Option<bool>,
 }
 
 #[cfg(test)]

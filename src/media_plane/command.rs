@@ -4,6 +4,9 @@
 use std::sync::Arc;
 
 use switchboard_media::Prompt;
+use tokio::sync::oneshot;
+
+use super::webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcOfferError};
 
 use crate::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
 use crate::calls::media::Hosting;
@@ -44,7 +47,16 @@ pub enum WorkerCommand {
         /// Who runs its media.
         hosting: Hosting,
     },
-    /// Tear a leg down; its operations are dropped without replies.
+    /// Answer a browser's SDP offer and join its leg to the conversation.
+    AcceptOffer {
+        /// The browser's leg.
+        leg: WebRtcLeg,
+        /// The browser's SDP offer.
+        offer: String,
+        /// Where the answer (or the refusal) goes.
+        reply: oneshot::Sender<Result<WebRtcAnswer, WebRtcOfferError>>,
+    },
+    /// Tear a leg down (a bot's or a browser's); its operations are dropped without replies.
     Close {
         /// The leg.
         call: CallId,

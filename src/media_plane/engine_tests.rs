@@ -11,6 +11,11 @@ fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
         command_queue_capacity: 16,
         short_clips_per_worker: 0,
         long_clips_per_worker: 0,
+        webrtc: WebRtcSettings {
+            bind: "127.0.0.1".parse().unwrap(),
+            port: 0,
+            ..WebRtcSettings::default()
+        },
         ..MediaSettings::default()
     };
     let engine = MediaEngine::start(&settings, "http://test").unwrap();

@@ -12,6 +12,7 @@ use switchboard_media::record::ClipBuffer;
 use super::clips::ClipPools;
 use super::recordings::RecordingStore;
 use super::stats::WorkerStats;
+use crate::calls::ids::CallId;
 use crate::calls::media::{MediaEvent, MediaEventSink};
 
 /// What the engine hands each worker.
@@ -26,8 +27,8 @@ pub struct Shared {
     pub recordings: Arc<RecordingStore>,
     /// The record beep.
     pub beep: Arc<Prompt>,
-    /// Legs of a bot session in a conversation of three or more.
-    pub group_session_legs: usize,
+    /// Browser legs that ended on their own go here, for the engine's placement table.
+    pub departed: Arc<ArrayQueue<CallId>>,
 }
 
 /// One worker's shared state, owned by the worker thread.
@@ -46,10 +47,12 @@ pub struct WorkerEnv {
     pub recordings: Arc<RecordingStore>,
     /// The record beep.
     pub beep: Arc<Prompt>,
-    /// Legs of a bot session in a conversation of three or more.
-    pub group_session_legs: usize,
     silence: [u8; MAX_PAYLOAD],
     silence_len: usize,
+    /// The same silence, shared: passed to the edge in place of a muted browser's packet.
+    silence_shared: Arc<[u8]>,
+    /// Browser legs that ended on their own (the engine forgets where they were placed).
+    pub departed: Arc<ArrayQueue<CallId>>,
 }
 
 impl WorkerEnv {
@@ -68,9 +71,10 @@ impl WorkerEnv {
             returned_clips: shared.returned_clips,
             recordings: shared.recordings,
             beep: shared.beep,
-            group_session_legs: shared.group_session_legs,
+            silence_shared: Arc::from(&silence[..silence_len]),
             silence,
             silence_len,
+            departed: shared.departed,
         })
     }
 
@@ -78,6 +82,11 @@ impl WorkerEnv {
     /// so the receivers' packet streams stay continuous.
     pub fn silence(&self) -> &[u8] {
         &self.silence[..self.silence_len]
+    }
+
+    /// [`Self::silence`], shared without copying.
+    pub fn silence_shared(&self) -> &Arc<[u8]> {
+        &self.silence_shared
     }
 
     /// Sends an event up without waiting; a full queue is counted.

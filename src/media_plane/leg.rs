@@ -11,7 +11,7 @@ use switchboard_media::prompt::PlaybackId;
 use switchboard_media::record::{
     ClipBuffer, DigitSet, RecordId, RecordReason, RecordResult, RecordSettings,
 };
-use switchboard_media::session::{Event, LegId, Output, RecordRejected};
+use switchboard_media::session::{Event, LegConfig, LegId, Output, RecordRejected};
 use switchboard_media::{MediaSession, Prompt, SessionConfig};
 
 use super::command::{PromptFailure, Resolution};
@@ -71,19 +71,23 @@ enum Running {
     },
 }
 
-/// A key press heard on one of the session's legs, for the conversation to attribute.
+/// What a bot's session heard on its link that the conversation reports (attributing it to
+/// whoever the link carries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeardTone {
-    /// The session leg it came in on.
-    pub leg: LegId,
-    /// The key.
-    pub digit: Digit,
+pub enum Heard {
+    /// A key press began.
+    Key(Digit),
+    /// The link's audio started (`true`) or stopped (`false`) being speech.
+    Speaking(bool),
 }
 
 /// A bot's leg: its session and operations.
 pub struct HostedLeg {
-    /// The session (one leg slot per other participant it is linked to).
+    /// The session. Its one leg, the link, carries what the bot hears: the other party of a
+    /// two-party conversation, or the conversation's room (everyone else, mixed).
     pub session: MediaSession,
+    /// The session leg the bot hears on and is heard from; none while it is alone.
+    pub link: Option<LegId>,
     /// Who runs the media; app-hosted legs run no operations (the control plane refuses them).
     pub hosting: Hosting,
     /// Whether key presses are reported.
@@ -95,10 +99,11 @@ pub struct HostedLeg {
 }
 
 impl HostedLeg {
-    /// A leg whose session has room for `legs` other participants.
-    pub fn new(hosting: Hosting, legs: usize) -> Result<HostedLeg, String> {
+    /// A leg with a new session (no link yet).
+    pub fn new(hosting: Hosting) -> Result<HostedLeg, String> {
         Ok(HostedLeg {
-            session: new_session(legs)?,
+            session: new_session()?,
+            link: None,
             hosting,
             tones_subscribed: false,
             ops: VecDeque::with_capacity(8),
@@ -108,17 +113,29 @@ impl HostedLeg {
         })
     }
 
-    /// Replaces the session with a bigger one (only while no operation runs); the caller links
-    /// the legs again.
-    pub fn grow(&mut self, legs: usize) -> Result<(), String> {
-        self.session = new_session(legs)?;
-        self.dropped_seen = 0;
-        Ok(())
+    /// Gives the session its link if it has none: the bot can now hear and be heard.
+    pub fn ensure_link(&mut self) -> Result<LegId, String> {
+        if let Some(link) = self.link {
+            return Ok(link);
+        }
+        let config = LegConfig {
+            initial_sequence: rand::random(),
+            initial_timestamp: rand::random(),
+            ..LegConfig::default()
+        };
+        let link = self
+            .session
+            .add_leg(config)
+            .map_err(|e| format!("media session: {e}"))?;
+        self.link = Some(link);
+        Ok(link)
     }
 
-    /// How many other participants the session can hear.
-    pub fn capacity(&self) -> usize {
-        self.session.config().max_legs
+    /// Removes the link (the bot is alone): a recording of it ends with callDropped.
+    pub fn drop_link(&mut self) {
+        if let Some(link) = self.link.take() {
+            let _ = self.session.remove_leg(link);
+        }
     }
 
     /// Whether no operation is running (queued ones may wait for their audio).
@@ -215,8 +232,9 @@ impl HostedLeg {
     }
 
     /// Starts queued operations while nothing runs: failed ones are reported, one whose audio is
-    /// still being fetched holds the queue. `record_leg` is the leg a recording listens to.
-    pub fn advance(&mut self, env: &mut WorkerEnv, call: &CallId, record_leg: Option<LegId>) {
+    /// still being fetched holds the queue. A recording listens to the link.
+    pub fn advance(&mut self, env: &mut WorkerEnv, call: &CallId) {
+        let record_leg = self.link;
         while self.running.is_none() {
             let Some(head) = self.ops.front() else { return };
             match head.kind_resolution() {
@@ -326,18 +344,24 @@ impl HostedLeg {
         }
     }
 
-    /// Handles one session event: finishes the running operation it ends, and returns a key
-    /// press for the conversation to report when tones are subscribed.
+    /// Handles one session event: finishes the running operation it ends, and returns what the
+    /// link heard (a key, a change of speaking) for the conversation to report.
     pub fn on_event(
         &mut self,
         env: &mut WorkerEnv,
         call: &CallId,
         event: Event,
         now: Instant,
-    ) -> Option<HeardTone> {
+    ) -> Option<Heard> {
         match event {
-            Event::ToneStarted { leg, digit, .. } if self.tones_subscribed => {
-                return Some(HeardTone { leg, digit });
+            Event::ToneStarted { leg, digit, .. } if Some(leg) == self.link => {
+                return Some(Heard::Key(digit));
+            }
+            Event::SpeechStarted { leg, .. } if Some(leg) == self.link => {
+                return Some(Heard::Speaking(true));
+            }
+            Event::SpeechEnded { leg, .. } if Some(leg) == self.link => {
+                return Some(Heard::Speaking(false));
             }
             Event::PromptFinished(PlaybackId(n)) | Event::PromptCancelled(PlaybackId(n)) => {
                 let cancelled = matches!(event, Event::PromptCancelled(_));
@@ -451,10 +475,10 @@ impl QueuedOp {
     }
 }
 
-fn new_session(legs: usize) -> Result<MediaSession, String> {
+fn new_session() -> Result<MediaSession, String> {
     MediaSession::new(SessionConfig {
-        max_legs: legs,
-        // Level reports are not used by the media plane; speech and tones always are.
+        max_legs: 1,
+        // Periodic level reports are not used; speech changes and tones always are.
         level_report_ticks: 0,
         stats_report_ticks: 0,
         ..SessionConfig::default()

@@ -11,8 +11,11 @@
 //! ```
 //!
 //! - [`placement`]: which worker owns a call; all legs of a conversation share one worker.
-//! - [`worker`]: the thread, its tick and its commands; [`conversation`]: the legs of one
-//!   conversation and the exchange of their audio; [`leg`]: one bot's session and operations.
+//! - [`worker`]: the thread, its socket and WebRTC edge, its tick and its commands;
+//!   [`conversation`]: the members of one conversation (bots and browsers) and the exchange of
+//!   their audio; [`leg`]: one bot's session and operations; [`browser`]: a person's leg.
+//! - [`webrtc_legs`]: the signaling layer's way in (an SDP offer in, the answer and the leg's
+//!   state out); [`webrtc_settings`]: the `[media.webrtc]` section.
 //! - [`prompts`] and [`fetch`]: where prompts come from and the limits on fetching them.
 //! - [`recordings`]: finished clips, downloadable with their token until the TTL or the call's end.
 //! - [`clips`], [`env`], [`stats`], [`settings`], [`command`]: what those share.
@@ -21,6 +24,7 @@
 //! [`MediaPlaneBusy`] (counted in `switchboard_media_command_queue_full_total`); events go up
 //! through the control plane's bounded queue, and a full one is counted, never waited on.
 
+pub mod browser;
 pub mod clips;
 pub mod command;
 pub mod conversation;
@@ -32,13 +36,15 @@ pub mod prompts;
 pub mod recordings;
 pub mod settings;
 pub mod stats;
+pub mod webrtc_legs;
+pub mod webrtc_settings;
 pub mod worker;
 #[cfg(test)]
 mod worker_tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{JoinHandle, Thread};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
@@ -56,14 +62,26 @@ use prompts::PromptLibrary;
 use recordings::RecordingStore;
 pub use settings::{MediaSettings, PromptSettings};
 use stats::WorkerStats;
+pub use webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcLegState, WebRtcOfferError};
+pub use webrtc_settings::WebRtcSettings;
+
+use crate::webrtc::{EdgeSocket, WebRtcEdge};
 
 /// The control plane's handle on one worker.
 struct WorkerHandle {
     queue: Arc<ArrayQueue<WorkerCommand>>,
     stats: Arc<WorkerStats>,
-    thread: Thread,
+    /// Wakes the worker from its wait on the socket.
+    waker: Arc<mio::Waker>,
+    /// Browser legs that ended on their own, to forget in the placement table.
+    departed: Arc<ArrayQueue<CallId>>,
+    /// The UDP address the worker's socket is bound to.
+    udp: std::net::SocketAddr,
     join: Option<JoinHandle<()>>,
 }
+
+/// Browser legs that may end on their own between two placement look-ups, per worker.
+const DEPARTED_CAPACITY: usize = 4096;
 
 /// The running media plane: worker threads, prompt library, recording store.
 pub struct MediaEngine {
@@ -128,6 +146,13 @@ impl MediaEngine {
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(count);
         for (index, returned) in returns.into_iter().enumerate() {
+            let worker_error = |reason: String| MediaStartError::Worker { index, reason };
+            let (socket, edge) = Self::bind_edge(settings, index, count).map_err(worker_error)?;
+            let udp = socket
+                .local_addr()
+                .map_err(|e| worker_error(e.to_string()))?;
+            let waker = socket.waker();
+            let departed = Arc::new(ArrayQueue::new(DEPARTED_CAPACITY));
             let stats = Arc::new(WorkerStats::default());
             let queue = Arc::new(ArrayQueue::new(settings.command_queue_capacity));
             let clips = ClipPools::new(
@@ -143,24 +168,23 @@ impl MediaEngine {
                     returned_clips: returned,
                     recordings: recordings.clone(),
                     beep: prompts.beep(),
-                    group_session_legs: settings.group_session_legs,
+                    departed: departed.clone(),
                 },
                 clips,
             )
-            .map_err(|reason| MediaStartError::Worker { index, reason })?;
-            let worker = worker::Worker::new(env, queue.clone());
+            .map_err(worker_error)?;
+            let worker = worker::Worker::new(env, queue.clone(), edge);
             let stop = stop.clone();
             let join = std::thread::Builder::new()
                 .name(format!("media-{index}"))
-                .spawn(move || worker.run(stop))
-                .map_err(|e| MediaStartError::Worker {
-                    index,
-                    reason: e.to_string(),
-                })?;
+                .spawn(move || worker.run(socket, stop))
+                .map_err(|e| worker_error(e.to_string()))?;
             workers.push(WorkerHandle {
                 queue,
                 stats,
-                thread: join.thread().clone(),
+                waker,
+                departed,
+                udp,
                 join: Some(join),
             });
         }
@@ -177,10 +201,39 @@ impl MediaEngine {
         engine.spawn_housekeeping();
         tracing::info!(
             workers = count,
+            udp = ?engine.udp_addresses(),
             allow_private_prompt_addresses = settings.prompts.allow_private_addresses,
             "media plane started"
         );
         Ok(engine)
+    }
+
+    /// Binds worker `index`'s UDP socket and builds its edge (the candidates it advertises are
+    /// logged by the edge).
+    fn bind_edge(
+        settings: &MediaSettings,
+        index: usize,
+        workers: usize,
+    ) -> Result<(EdgeSocket, WebRtcEdge), String> {
+        let config = settings.webrtc.edge_config(index, workers)?;
+        let socket = EdgeSocket::bind(config.bind).map_err(|e| {
+            format!(
+                "cannot bind the WebRTC UDP socket {} ({e}); set media.webrtc.bind and \
+                 media.webrtc.port (0 = any free port)",
+                config.bind
+            )
+        })?;
+        let bound = socket.local_addr().map_err(|e| e.to_string())?;
+        let candidates = config
+            .host_candidates(bound)
+            .map_err(|e| format!("media.webrtc: {e}"))?;
+        let edge = WebRtcEdge::new(config, candidates).map_err(|e| e.to_string())?;
+        Ok((socket, edge))
+    }
+
+    /// The UDP address each worker's socket is bound to (with the actual port).
+    pub fn udp_addresses(&self) -> Vec<std::net::SocketAddr> {
+        self.workers.iter().map(|w| w.udp).collect()
     }
 
     /// What `CallService::start` takes to plug this media plane in: it hands over the event sink
@@ -222,7 +275,8 @@ impl MediaEngine {
         let handle = &self.workers[worker];
         match handle.queue.push(command) {
             Ok(()) => {
-                handle.thread.unpark();
+                // A failed wake leaves the command for the next tick, at most 20 ms later.
+                let _ = handle.waker.wake();
                 Ok(())
             }
             Err(_) => {
@@ -247,8 +301,15 @@ impl MediaEngine {
         self.lock_placement().worker_of_call(call)
     }
 
+    /// The placement table, first forgetting browser legs that ended on their own.
     fn lock_placement(&self) -> std::sync::MutexGuard<'_, Placement> {
-        self.placement.lock().unwrap_or_else(|p| p.into_inner())
+        let mut placement = self.placement.lock().unwrap_or_else(|p| p.into_inner());
+        for worker in &self.workers {
+            while let Some(call) = worker.departed.pop() {
+                placement.remove(&call);
+            }
+        }
+        placement
     }
 
     /// Replies to an operation on a call with no media at once.
@@ -341,16 +402,16 @@ impl MediaEngine {
     /// A `'static` function that queues on `worker`, retrying while full.
     fn pusher(&self, worker: usize) -> impl Fn(WorkerCommand) + Send + 'static {
         let handle = &self.workers[worker];
-        let (queue, thread, stop) = (
+        let (queue, waker, stop) = (
             handle.queue.clone(),
-            handle.thread.clone(),
+            handle.waker.clone(),
             self.stop.clone(),
         );
         let runtime = self.runtime.clone();
         move |command| {
-            let (queue, thread, stop) = (queue.clone(), thread.clone(), stop.clone());
+            let (queue, waker, stop) = (queue.clone(), waker.clone(), stop.clone());
             let Err(command) = queue.push(command) else {
-                thread.unpark();
+                let _ = waker.wake();
                 return;
             };
             if let Some(runtime) = &runtime {
@@ -359,7 +420,7 @@ impl MediaEngine {
                     while !stop.load(Ordering::Relaxed) {
                         match queue.push(command) {
                             Ok(()) => {
-                                thread.unpark();
+                                let _ = waker.wake();
                                 return;
                             }
                             Err(back) => command = back,
@@ -540,7 +601,7 @@ impl Drop for MediaEngine {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         for worker in &mut self.workers {
-            worker.thread.unpark();
+            let _ = worker.waker.wake();
             if let Some(join) = worker.join.take() {
                 let _ = join.join();
             }

@@ -1,10 +1,12 @@
 //! The `[media]` section of the configuration: worker threads, queues, recording memory, prompt
-//! fetching limits.
+//! fetching limits, and (`[media.webrtc]`) the workers' UDP sockets.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::webrtc_settings::WebRtcSettings;
 
 /// Media-plane settings; every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,11 +26,10 @@ pub struct MediaSettings {
     /// How long a finished recording stays downloadable, in seconds (it is also deleted when its
     /// call ends).
     pub recording_ttl_secs: u64,
-    /// Legs a bot's session has room for when its conversation has more than two members
-    /// (1–15); a two-party call uses one.
-    pub group_session_legs: usize,
     /// Prompt sources and fetch limits.
     pub prompts: PromptSettings,
+    /// The workers' UDP sockets for people in browsers, and their timeouts.
+    pub webrtc: WebRtcSettings,
 }
 
 impl Default for MediaSettings {
@@ -40,8 +41,8 @@ impl Default for MediaSettings {
             short_clip_secs: 20,
             long_clips_per_worker: 4,
             recording_ttl_secs: 300,
-            group_session_legs: 7,
             prompts: PromptSettings::default(),
+            webrtc: WebRtcSettings::default(),
         }
     }
 }
@@ -138,12 +139,7 @@ impl MediaSettings {
             self.recording_ttl_secs.to_string(),
             "1 or more seconds",
         )?;
-        check(
-            (1..=15).contains(&self.group_session_legs),
-            "group_session_legs",
-            self.group_session_legs.to_string(),
-            "1 to 15",
-        )?;
+        self.webrtc.edge_config(0, self.worker_count())?;
         let p = &self.prompts;
         check(
             p.max_bytes >= 44,
@@ -194,13 +190,17 @@ mod tests {
             "media.short_clip_secs is 0; allowed: 1 to 120"
         );
         let bad = MediaSettings {
-            group_session_legs: 16,
+            workers: 2,
+            webrtc: WebRtcSettings {
+                port: 65535,
+                ..WebRtcSettings::default()
+            },
             ..MediaSettings::default()
         };
         assert!(
             bad.validate()
                 .unwrap_err()
-                .contains("group_session_legs is 16")
+                .contains("media.webrtc.port is 65535")
         );
     }
 }

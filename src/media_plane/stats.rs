@@ -32,6 +32,20 @@ pub struct WorkerStats {
     pub clip_pool_exhausted: AtomicU64,
     /// Session events dropped because a session's event queue overflowed between polls.
     pub session_events_dropped: AtomicU64,
+    /// Browser peers on the worker's edge.
+    pub webrtc_peers: AtomicU64,
+    /// Browser peers that completed ICE and DTLS.
+    pub webrtc_connected: AtomicU64,
+    /// Browser legs lost to a media failure (no ICE in time, silence, DTLS…).
+    pub webrtc_failed: AtomicU64,
+    /// Audio writes to a browser peer the edge refused.
+    pub webrtc_write_errors: AtomicU64,
+    /// Datagrams received on the worker's socket.
+    pub udp_datagrams_in: AtomicU64,
+    /// Datagrams sent.
+    pub udp_datagrams_out: AtomicU64,
+    /// Datagrams dropped because the socket's send buffer was full.
+    pub udp_send_dropped: AtomicU64,
 }
 
 impl WorkerStats {
@@ -77,7 +91,21 @@ pub fn publish(all: &[Arc<WorkerStats>]) {
             .absolute(get(&s.event_queue_full));
         metrics::counter!(names::MEDIA_CLIP_POOL_EXHAUSTED, "worker" => worker.clone())
             .absolute(get(&s.clip_pool_exhausted));
-        metrics::counter!(names::MEDIA_SESSION_EVENTS_DROPPED, "worker" => worker)
+        metrics::counter!(names::MEDIA_SESSION_EVENTS_DROPPED, "worker" => worker.clone())
             .absolute(get(&s.session_events_dropped));
+        metrics::gauge!(names::MEDIA_WEBRTC_PEERS, "worker" => worker.clone())
+            .set(get(&s.webrtc_peers) as f64);
+        metrics::counter!(names::MEDIA_WEBRTC_CONNECTED, "worker" => worker.clone())
+            .absolute(get(&s.webrtc_connected));
+        metrics::counter!(names::MEDIA_WEBRTC_FAILED, "worker" => worker.clone())
+            .absolute(get(&s.webrtc_failed));
+        metrics::counter!(names::MEDIA_WEBRTC_WRITE_ERRORS, "worker" => worker.clone())
+            .absolute(get(&s.webrtc_write_errors));
+        metrics::counter!(names::MEDIA_UDP_DATAGRAMS_IN, "worker" => worker.clone())
+            .absolute(get(&s.udp_datagrams_in));
+        metrics::counter!(names::MEDIA_UDP_DATAGRAMS_OUT, "worker" => worker.clone())
+            .absolute(get(&s.udp_datagrams_out));
+        metrics::counter!(names::MEDIA_UDP_SEND_DROPPED, "worker" => worker)
+            .absolute(get(&s.udp_send_dropped));
     }
 }

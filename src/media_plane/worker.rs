@@ -1,12 +1,16 @@
-//! A media worker: one OS thread that owns a set of conversations and ticks their sessions every
-//! 20 ms at explicit deadlines.
+//! A media worker: one OS thread that owns a set of conversations, their sessions and one
+//! WebRTC edge with its UDP socket, and ticks them every 20 ms at explicit deadlines.
 //!
 //! Each tick first takes the commands queued since the last one (so a cached prompt requested
 //! between ticks starts on the next tick), then ticks every conversation with the deadline as
-//! `now`. Between ticks the thread sleeps until the next deadline — its only system call per
-//! tick. A tick whose work ends after the next deadline is counted late; a worker more than
-//! [`MAX_BEHIND`] ticks behind skips ahead (and counts the skipped ticks) rather than running a
-//! burst. A worker with no conversation parks until a command wakes it.
+//! `now`, then sends what the tick made for browsers. Between ticks the thread waits on its
+//! socket until the next deadline: datagrams are handed to the edge as they arrive, and the
+//! audio and keys they carry go straight into the sessions that hear them (a browser's packet
+//! for another browser leaves at once). Commands wake it through the socket's waker, so a
+//! browser's offer is answered without waiting for the tick. A tick whose work ends after the
+//! next deadline is counted late; a worker more than [`MAX_BEHIND`] ticks behind skips ahead
+//! (and counts the skipped ticks) rather than running a burst. No thread or task per call or
+//! per peer: the edge, the sessions and the socket are all driven from this one loop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,42 +18,81 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
+use tokio::sync::{oneshot, watch};
 
+use super::browser::PeerSender;
 use super::command::WorkerCommand;
 use super::conversation::Conversation;
 use super::env::WorkerEnv;
 use super::leg::{OpKind, finished};
 use super::stats::WorkerStats;
+use super::webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcLegState, WebRtcOfferError};
 use crate::calls::ids::{CallId, ConversationId};
 use crate::calls::media::MediaEvent;
 use crate::calls::result_codes::ResultCode;
+use crate::webrtc::{DisconnectReason, EdgeError, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge};
 
 /// The tick period.
 pub const TICK: Duration = Duration::from_millis(20);
 /// Ticks a worker may fall behind before it skips ahead.
 pub const MAX_BEHIND: u32 = 5;
-/// How long an idle worker parks before it looks at its stop flag again.
-const IDLE_PARK: Duration = Duration::from_millis(250);
+/// How long an idle worker waits on its socket before it looks at its stop flag again.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
 
-/// A worker's state; [`Worker::step`] is one tick, so tests drive it without a thread.
+/// A worker's state; [`Worker::step`] is one tick and [`Worker::handle_edge_events`] takes what
+/// the edge received, so tests drive it without a thread or a socket.
 pub struct Worker {
     env: WorkerEnv,
     queue: Arc<ArrayQueue<WorkerCommand>>,
+    edge: WebRtcEdge,
     conversations: HashMap<ConversationId, Conversation>,
     calls: HashMap<CallId, ConversationId>,
-    /// Some session waits to grow: look again each tick.
-    room_wanted: bool,
+    /// Browser legs by their edge peer.
+    peers: HashMap<PeerId, (CallId, ConversationId)>,
+}
+
+/// Sends the conversations' audio for browsers through the edge. A refused write concerns one
+/// peer (it is ending) and is counted, never logged per packet.
+struct EdgeOut<'a> {
+    edge: &'a mut WebRtcEdge,
+    stats: &'a WorkerStats,
+    now: Instant,
+}
+
+impl PeerSender for EdgeOut<'_> {
+    fn send(&mut self, peer: PeerId, timestamp: u32, marker: bool, payload: &[u8]) {
+        // str0m takes shared buffers; made packets live in the sessions, so this one is copied.
+        let payload: Arc<[u8]> = Arc::from(payload);
+        if self
+            .edge
+            .write_audio(self.now, peer, timestamp, marker, payload)
+            .is_err()
+        {
+            WorkerStats::add(&self.stats.webrtc_write_errors, 1);
+        }
+    }
+
+    fn forward(&mut self, peer: PeerId, timestamp: u32, marker: bool, payload: &Arc<[u8]>) {
+        if self
+            .edge
+            .write_audio(self.now, peer, timestamp, marker, Arc::clone(payload))
+            .is_err()
+        {
+            WorkerStats::add(&self.stats.webrtc_write_errors, 1);
+        }
+    }
 }
 
 impl Worker {
-    /// A worker reading `queue`.
-    pub fn new(env: WorkerEnv, queue: Arc<ArrayQueue<WorkerCommand>>) -> Worker {
+    /// A worker reading `queue`, with `edge` for browsers.
+    pub fn new(env: WorkerEnv, queue: Arc<ArrayQueue<WorkerCommand>>, edge: WebRtcEdge) -> Worker {
         Worker {
             env,
             queue,
+            edge,
             conversations: HashMap::new(),
             calls: HashMap::new(),
-            room_wanted: false,
+            peers: HashMap::new(),
         }
     }
 
@@ -63,24 +106,215 @@ impl Worker {
         self.calls.len()
     }
 
+    /// The worker's WebRTC edge (tests feed it datagrams and read what it sends).
+    pub fn edge_mut(&mut self) -> &mut WebRtcEdge {
+        &mut self.edge
+    }
+
     /// One tick at `now`: queued commands, then every conversation's audio.
     pub fn step(&mut self, now: Instant) {
         self.env.take_back_clips();
-        while let Some(command) = self.queue.pop() {
-            self.apply(command);
-        }
-        if self.room_wanted {
-            self.room_wanted = false;
-            for conversation in self.conversations.values_mut() {
-                self.room_wanted |= conversation.make_room(&self.env);
-            }
-        }
-        for conversation in self.conversations.values_mut() {
-            conversation.tick(&mut self.env, now);
+        self.apply_commands(now);
+        let Self {
+            env,
+            edge,
+            conversations,
+            ..
+        } = self;
+        let stats = env.stats.clone();
+        let mut out = EdgeOut {
+            edge,
+            stats: &stats,
+            now,
+        };
+        for conversation in conversations.values_mut() {
+            conversation.tick(env, &mut out, now);
         }
     }
 
-    fn apply(&mut self, command: WorkerCommand) {
+    /// Applies every queued command.
+    pub fn apply_commands(&mut self, now: Instant) {
+        while let Some(command) = self.queue.pop() {
+            self.apply(command, now);
+        }
+    }
+
+    /// Takes everything the edge has to report: connections, browsers' audio and keys (into the
+    /// sessions that hear them at once), and peers that are gone.
+    pub fn handle_edge_events(&mut self, now: Instant) {
+        while let Some(event) = self.edge.poll_event() {
+            match event {
+                EdgeEvent::Audio { peer, packet } => {
+                    let Self {
+                        env,
+                        edge,
+                        conversations,
+                        peers,
+                        ..
+                    } = self;
+                    let Some(conversation) = peers
+                        .get(&peer)
+                        .and_then(|(_, id)| conversations.get_mut(id))
+                    else {
+                        continue;
+                    };
+                    let Some(index) = conversation.browser_index(peer) else {
+                        continue;
+                    };
+                    let mut out = EdgeOut {
+                        edge,
+                        stats: &env.stats,
+                        now,
+                    };
+                    conversation.browser_audio(env, index, &packet, &mut out, now);
+                }
+                EdgeEvent::TelephoneEvent { peer, packet } => {
+                    let Some(conversation) = self
+                        .peers
+                        .get(&peer)
+                        .and_then(|(_, id)| self.conversations.get_mut(id))
+                    else {
+                        continue;
+                    };
+                    if let Some(index) = conversation.browser_index(peer) {
+                        conversation.browser_telephone_event(index, &packet, now);
+                    }
+                }
+                EdgeEvent::Connected { peer, setup, .. } => self.connected(peer, setup),
+                EdgeEvent::Disconnected { peer, reason } => self.disconnected(peer, reason),
+            }
+        }
+    }
+
+    fn connected(&mut self, peer: PeerId, setup: Duration) {
+        let Some((call, id)) = self.peers.get(&peer) else {
+            return;
+        };
+        let call = call.clone();
+        let Some(browser) = self
+            .conversations
+            .get_mut(id)
+            .and_then(|c| c.member_mut(&call))
+            .and_then(|m| m.browser_mut())
+        else {
+            return;
+        };
+        browser.connected = true;
+        browser.set_state(WebRtcLegState::Connected { setup });
+        WorkerStats::add(&self.env.stats.webrtc_connected, 1);
+        self.env.emit(MediaEvent::LegReady { call });
+    }
+
+    /// The edge dropped a peer (it already logged why): its leg leaves the conversation, the
+    /// engine forgets it, and the control plane and signaling layer hear of it once.
+    fn disconnected(&mut self, peer: PeerId, reason: DisconnectReason) {
+        let Some((call, _)) = self.peers.remove(&peer) else {
+            return;
+        };
+        let leg = self.remove_leg(&call);
+        // Before the state changes, so a new offer under the same call id finds it forgotten.
+        if self.env.departed.push(call.clone()).is_err() {
+            WorkerStats::add(&self.env.stats.event_queue_full, 1);
+        }
+        let state = match reason.result_info() {
+            Some(_) => {
+                WorkerStats::add(&self.env.stats.webrtc_failed, 1);
+                let detail = format!("the browser's media was lost: {reason}");
+                self.env.emit(MediaEvent::LegFailed {
+                    call,
+                    detail: detail.clone(),
+                });
+                WebRtcLegState::Failed { detail }
+            }
+            None => WebRtcLegState::ClosedByPeer,
+        };
+        if let Some(browser) = leg {
+            browser.set_state(state);
+        }
+        self.count();
+    }
+
+    /// Takes a leg out of its conversation; a browser's member is handed back.
+    fn remove_leg(&mut self, call: &CallId) -> Option<Box<super::browser::BrowserLeg>> {
+        let id = self.calls.remove(call)?;
+        let conversation = self.conversations.get_mut(&id)?;
+        let browser = conversation.leave(&mut self.env, call);
+        if conversation.is_empty() {
+            self.conversations.remove(&id);
+        }
+        browser
+    }
+
+    fn accept_offer(
+        &mut self,
+        leg: WebRtcLeg,
+        offer: &str,
+        reply: oneshot::Sender<Result<WebRtcAnswer, WebRtcOfferError>>,
+        now: Instant,
+    ) {
+        let WebRtcLeg {
+            call,
+            conversation,
+            participant,
+        } = leg;
+        if self.calls.contains_key(&call) {
+            let _ = reply.send(Err(WebRtcOfferError::AlreadyOpen(call)));
+            return;
+        }
+        let (peer, answer) = match self.edge.accept_offer(now, offer) {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::info!(%call, %error, "browser offer refused");
+                let refusal = match error {
+                    EdgeError::InvalidSdp { .. }
+                    | EdgeError::Negotiation { .. }
+                    | EdgeError::NoUsableAudio { .. } => WebRtcOfferError::Offer(error.to_string()),
+                    other => WebRtcOfferError::Refused(other.to_string()),
+                };
+                let _ = reply.send(Err(refusal));
+                return;
+            }
+        };
+        let (state, watch) = watch::channel(WebRtcLegState::Connecting);
+        let entry = self
+            .conversations
+            .entry(conversation.clone())
+            .or_insert_with(|| Conversation::new(conversation.clone()));
+        if let Err(refused) = entry.join_browser(call.clone(), participant, peer, state) {
+            if entry.is_empty() {
+                self.conversations.remove(&conversation);
+            }
+            let _ = self.edge.close_peer(now, peer);
+            let _ = reply.send(Err(WebRtcOfferError::Refused(refused.0)));
+            return;
+        }
+        self.calls.insert(call.clone(), conversation.clone());
+        self.peers.insert(peer, (call.clone(), conversation));
+        self.count();
+        tracing::info!(%call, %peer, "browser leg negotiated");
+        let answered = reply.send(Ok(WebRtcAnswer {
+            sdp: answer,
+            state: watch,
+        }));
+        if answered.is_err() {
+            // Nobody waits for the answer any more (the signaling side went away): undo.
+            self.close(&call, now);
+        }
+    }
+
+    /// Ends a leg from our side: a bot's session ends quietly, a browser's peer is closed.
+    fn close(&mut self, call: &CallId, now: Instant) {
+        if let Some(browser) = self.remove_leg(call) {
+            self.peers.remove(&browser.peer);
+            let _ = self.edge.close_peer(now, browser.peer);
+            browser.set_state(WebRtcLegState::Closed);
+        }
+        // Recordings of the call go with it, as Graph deletes them after the call.
+        self.env.recordings.call_ended(call);
+        self.count();
+    }
+
+    fn apply(&mut self, command: WorkerCommand, now: Instant) {
         match command {
             WorkerCommand::Open {
                 call,
@@ -96,10 +330,9 @@ impl Worker {
                     .conversations
                     .entry(conversation.clone())
                     .or_insert_with(|| Conversation::new(conversation.clone()));
-                match entry.join(&self.env, call.clone(), participant, hosting) {
+                match entry.join_bot(call.clone(), participant, hosting) {
                     Ok(()) => {
                         self.calls.insert(call.clone(), conversation);
-                        self.room_wanted = true;
                         self.env.emit(MediaEvent::LegReady { call });
                     }
                     Err(refused) => {
@@ -114,20 +347,10 @@ impl Worker {
                 }
                 self.count();
             }
-            WorkerCommand::Close { call } => {
-                if let Some(id) = self.calls.remove(&call)
-                    && let Some(conversation) = self.conversations.get_mut(&id)
-                {
-                    conversation.leave(&mut self.env, &call);
-                    if conversation.is_empty() {
-                        self.conversations.remove(&id);
-                    }
-                    self.room_wanted = true;
-                }
-                // Recordings of the call go with it, as Graph deletes them after the call.
-                self.env.recordings.call_ended(&call);
-                self.count();
+            WorkerCommand::AcceptOffer { leg, offer, reply } => {
+                self.accept_offer(leg, &offer, reply, now);
             }
+            WorkerCommand::Close { call } => self.close(&call, now),
             WorkerCommand::Play {
                 call,
                 operation,
@@ -145,8 +368,8 @@ impl Worker {
                 tones,
             } => self.enqueue(call, operation, OpKind::Dtmf(tones)),
             WorkerCommand::SubscribeTones { call } => {
-                if let Some(member) = self.member(&call) {
-                    member.hosted_mut().tones_subscribed = true;
+                if let Some(bot) = self.member(&call).and_then(|m| m.bot_mut()) {
+                    bot.tones_subscribed = true;
                 }
             }
             WorkerCommand::Cancel { call } => {
@@ -156,17 +379,22 @@ impl Worker {
                     calls,
                     ..
                 } = self;
-                if let Some(member) = calls
+                if let Some(bot) = calls
                     .get(&call)
                     .and_then(|id| conversations.get_mut(id))
                     .and_then(|c| c.member_mut(&call))
+                    .and_then(|m| m.bot_mut())
                 {
-                    member.hosted_mut().cancel_all(env, &call);
+                    bot.cancel_all(env, &call);
                 }
             }
             WorkerCommand::SelfMute { call, muted } => {
-                if let Some(member) = self.member(&call) {
-                    member.self_muted = muted;
+                if let Some(conversation) = self
+                    .calls
+                    .get(&call)
+                    .and_then(|id| self.conversations.get_mut(id))
+                {
+                    conversation.self_mute(&call, muted);
                 }
             }
             WorkerCommand::ServerMute {
@@ -183,8 +411,8 @@ impl Worker {
                 operation,
                 prompts,
             } => {
-                if let Some(member) = self.member(&call) {
-                    member.hosted_mut().resolved(&operation, prompts);
+                if let Some(bot) = self.member(&call).and_then(|m| m.bot_mut()) {
+                    bot.resolved(&operation, prompts);
                 }
             }
         }
@@ -206,8 +434,9 @@ impl Worker {
             .get(&call)
             .and_then(|id| conversations.get_mut(id))
             .and_then(|c| c.member_mut(&call))
+            .and_then(|m| m.bot_mut())
         {
-            Some(member) => member.hosted_mut().enqueue(env, &call, operation, kind),
+            Some(bot) => bot.enqueue(env, &call, operation, kind),
             None => env.emit(finished(
                 &call,
                 operation,
@@ -223,23 +452,56 @@ impl Worker {
         stats
             .conversations
             .store(self.conversations.len() as u64, Ordering::Relaxed);
+        stats
+            .webrtc_peers
+            .store(self.peers.len() as u64, Ordering::Relaxed);
     }
 
-    /// The thread's loop: tick at every 20 ms deadline until `stop` is set.
-    pub fn run(mut self, stop: Arc<AtomicBool>) {
+    /// The thread's loop until `stop` is set: wait on the socket for datagrams, commands or the
+    /// next deadline; hand datagrams to the edge and their media to the conversations; tick at
+    /// every 20 ms deadline.
+    pub fn run(mut self, mut socket: EdgeSocket, stop: Arc<AtomicBool>) {
         let stats = self.env.stats.clone();
         let mut next = Instant::now();
+        let mut socket_failures = 0u64;
         while !stop.load(Ordering::Relaxed) {
+            let idle = self.is_idle() && self.queue.is_empty();
+            let until = if idle {
+                Instant::now() + IDLE_WAIT
+            } else {
+                next
+            };
+            let now = match socket.turn(&mut self.edge, until) {
+                Ok(now) => now,
+                Err(error) => {
+                    // Waiting itself failed (not one datagram): count, say so once, and keep
+                    // ticking on the clock so calls without browsers go on.
+                    socket_failures += 1;
+                    if socket_failures == 1 {
+                        tracing::error!(%error, "media worker socket wait failed");
+                    }
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    Instant::now()
+                }
+            };
+            self.handle_edge_events(now);
+            self.apply_commands(now);
             if self.is_idle() && self.queue.is_empty() {
-                std::thread::park_timeout(IDLE_PARK);
-                next = Instant::now();
+                next = now;
+                socket.flush(&mut self.edge);
+                continue;
+            }
+            if now < next {
+                socket.flush(&mut self.edge);
                 continue;
             }
             let started = Instant::now();
             self.step(next);
+            socket.flush(&mut self.edge);
             let ended = Instant::now();
             stats.tick_took(ended.saturating_duration_since(started));
             WorkerStats::add(&stats.ticks, 1);
+            self.publish_socket_counters(&socket);
             next += TICK;
             if ended > next {
                 WorkerStats::add(&stats.late_ticks, 1);
@@ -249,14 +511,29 @@ impl Worker {
                     WorkerStats::add(&stats.skipped_ticks, u64::from(skipped));
                     next += TICK * skipped;
                 }
-            } else {
-                std::thread::sleep(next - ended);
             }
         }
-        // Shutting down: end every leg quietly so clip buffers are returned and sessions freed.
+        // Shutting down: end every leg quietly so clip buffers are returned, sessions freed and
+        // browsers told (DTLS close_notify).
+        let now = Instant::now();
         let calls: Vec<CallId> = self.calls.keys().cloned().collect();
         for call in calls {
-            self.apply(WorkerCommand::Close { call });
+            self.close(&call, now);
         }
+        socket.flush(&mut self.edge);
+    }
+
+    fn publish_socket_counters(&self, socket: &EdgeSocket) {
+        let stats = &self.env.stats;
+        let counters = socket.counters();
+        stats
+            .udp_send_dropped
+            .store(counters.send_dropped, Ordering::Relaxed);
+        stats
+            .udp_datagrams_in
+            .store(counters.received, Ordering::Relaxed);
+        stats
+            .udp_datagrams_out
+            .store(counters.sent, Ordering::Relaxed);
     }
 }

@@ -33,6 +33,16 @@ struct Rig {
     seen: Vec<MediaEvent>,
 }
 
+/// An edge no browser talks to (these tests have bots only): it advertises an address nobody
+/// listens on.
+pub(super) fn unbound_edge() -> crate::webrtc::WebRtcEdge {
+    let config = crate::webrtc::EdgeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..crate::webrtc::EdgeConfig::default()
+    };
+    crate::webrtc::WebRtcEdge::new(config, vec!["127.0.0.1:9".parse().unwrap()]).unwrap()
+}
+
 const A: &str = "call-a";
 const B: &str = "call-b";
 
@@ -65,14 +75,14 @@ impl Rig {
                 returned_clips: returned,
                 recordings: recordings.clone(),
                 beep: cache.beep(),
-                group_session_legs: 3,
+                departed: Arc::new(ArrayQueue::new(16)),
             },
             ClipPools::new(short_clips, Duration::from_secs(20), 0),
         )
         .unwrap();
         let queue = Arc::new(ArrayQueue::new(64));
         Rig {
-            worker: Worker::new(env, queue.clone()),
+            worker: Worker::new(env, queue.clone(), unbound_edge()),
             queue,
             events,
             recordings,

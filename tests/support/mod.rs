@@ -148,6 +148,9 @@ impl Server {
         // Listen address and data dir come from the environment so a test's TOML can stay short;
         // a test that wants them in TOML sets them there and these still win (env overrides).
         command.env("SWITCHBOARD_HTTP__LISTEN", "127.0.0.1:0");
+        // Media workers' UDP sockets on free loopback ports, so tests can run side by side.
+        command.env("SWITCHBOARD_MEDIA__WEBRTC__BIND", "127.0.0.1");
+        command.env("SWITCHBOARD_MEDIA__WEBRTC__PORT", "0");
         command.env("SWITCHBOARD_DATA_DIR", &data_dir);
         command.env("SWITCHBOARD_LOG__FORMAT", "text");
         command.env_remove("RUST_LOG");

@@ -8,9 +8,14 @@ use crate::record::{ClipBuffer, RecordError};
 /// Settings fixed when a session is created; everything is preallocated from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionConfig {
-    /// The most remote legs at once (1–15). Each leg slot holds an Opus decoder and encoder, so this
-    /// is what sizes the session's memory.
+    /// The most remote legs at once (1–127). Each leg slot holds an Opus decoder and encoder, so
+    /// this is what sizes the session's memory.
     pub max_legs: usize,
+    /// Mix and forward a leg only while its audio stands above its noise floor (the frame itself,
+    /// or within the speech hangover), instead of whenever packets arrive. For a conference of
+    /// many people: listeners who say nothing are in nobody's mix, so everyone who is silent
+    /// hears one shared encode and a lone speaker is forwarded untouched.
+    pub voice_activated_mix: bool,
     /// Events held between polls; more are counted and dropped.
     pub event_capacity: usize,
     /// Ticks between level reports per leg (0: never; speech start/end are always reported).
@@ -24,6 +29,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             max_legs: 1,
+            voice_activated_mix: false,
             event_capacity: 64,
             level_report_ticks: 25,
             stats_report_ticks: 250,
@@ -136,7 +142,7 @@ pub(crate) fn check_config(config: &SessionConfig) -> Result<(), SessionError> {
         return Err(SessionError::Config {
             field: "max_legs",
             value: config.max_legs,
-            allowed: "1 to 15",
+            allowed: "1 to 127",
         });
     }
     if !(1..=4096).contains(&config.event_capacity) {

@@ -64,6 +64,8 @@ pub struct MediaSession {
     /// The bot's prompt packet this tick.
     bot_packet: [u8; MAX_PAYLOAD],
     mix: MixBus,
+    /// Each active leg's route this tick; capacity `max_legs`, reused.
+    routes: Vec<(usize, crate::mixer::Route)>,
     /// A 20 ms packet of digital silence, encoded once with the session's own encoder.
     silence: [u8; MAX_PAYLOAD],
     silence_len: usize,
@@ -97,6 +99,7 @@ impl MediaSession {
             mixed: SILENT_FRAME,
             bot_packet: [0; MAX_PAYLOAD],
             mix: MixBus::new(),
+            routes: Vec::with_capacity(config.max_legs),
             silence,
             silence_len,
             events: VecDeque::with_capacity(config.event_capacity),
@@ -308,11 +311,15 @@ impl MediaSession {
         Ok(())
     }
 
-    /// Pushes one received RFC 4733 telephone-event payload of `leg`. Allocation-free.
-    /// Invalid payloads are counted as garbage.
+    /// Pushes one received RFC 4733 telephone-event payload of `leg`, sent on the RTP clock
+    /// `clock_rate` of its payload type (48000 or 8000 from browsers: a peer may switch, and the
+    /// durations are counted in that clock's units). Allocation-free. Invalid payloads are counted
+    /// as garbage; an unusable clock rate is refused.
+    #[allow(clippy::too_many_arguments)]
     pub fn push_telephone_event(
         &mut self,
         leg: LegId,
+        clock_rate: u32,
         sequence: u16,
         timestamp: u32,
         marker: bool,
@@ -321,6 +328,7 @@ impl MediaSession {
     ) -> Result<(), SessionError> {
         let index = self.leg_index(leg)?;
         let leg_state = &mut self.legs[index];
+        leg_state.tones.use_clock(clock_rate)?;
         leg_state.telephone_events += 1;
         let mut presses = tick::PressSink::default();
         let packet = EventPacket {
@@ -337,6 +345,28 @@ impl MediaSession {
         }
         self.handle_presses(index, &presses);
         Ok(())
+    }
+
+    /// A key press on what `leg` carries, detected outside this session: by a conference that
+    /// hears each participant before mixing them into `leg`. Ends a recording of `leg` that
+    /// stops on `digit` (as its own detection would) and returns whether it did; reports nothing
+    /// else, since the detecting side reports the press. Allocation-free.
+    pub fn key_pressed_elsewhere(
+        &mut self,
+        leg: LegId,
+        digit: crate::dtmf::Digit,
+    ) -> Result<bool, SessionError> {
+        let index = self.leg_index(leg)?;
+        let stops = match &self.recording {
+            Recording::Preamble { clip, leg } | Recording::Running { clip, leg } => {
+                *leg == index && clip.is_stop_tone(digit)
+            }
+            Recording::None => false,
+        };
+        if stops {
+            self.end_recording(RecordReason::StopToneDetected, Some(digit));
+        }
+        Ok(stops)
     }
 
     /// The next packet or event, until `None`. Events first, then one packet per leg.
@@ -418,14 +448,14 @@ mod tests {
     #[test]
     fn bad_settings_and_unknown_legs_are_refused_with_the_reason() {
         let e = MediaSession::new(SessionConfig {
-            max_legs: 16,
+            max_legs: 128,
             ..SessionConfig::default()
         })
         .err()
         .unwrap();
         assert_eq!(
             e.to_string(),
-            "session setting max_legs is 16; allowed: 1 to 15"
+            "session setting max_legs is 128; allowed: 1 to 127"
         );
         let mut s = MediaSession::new(SessionConfig::default()).unwrap();
         let leg = s.add_leg(LegConfig::default()).unwrap();

@@ -5,7 +5,7 @@ use super::tones::Press;
 use super::{LegId, MediaSession, PREAMBLE, Recording};
 use crate::codec::opus::encode_frame;
 use crate::level::VoiceChange;
-use crate::mixer::{MAX_LEGS, Route, Sources, route};
+use crate::mixer::{Route, Sources, route};
 use crate::record::RecordReason;
 use std::time::Instant;
 
@@ -39,13 +39,15 @@ impl MediaSession {
         self.ticks += 1;
         self.poll_cursor = 0;
         let mut sounding = Sources::default();
+        let voice_only = self.config.voice_activated_mix;
         for i in 0..self.legs.len() {
             if !self.legs[i].active {
                 continue;
             }
             self.receive_leg(i);
             let leg = &self.legs[i];
-            if leg.sounding && !leg.muted {
+            let audible = !voice_only || leg.level.is_speech || leg.meter.is_speaking();
+            if leg.sounding && !leg.muted && audible {
                 sounding.0 |= Sources::leg(i).0;
             }
         }
@@ -127,16 +129,16 @@ impl MediaSession {
         if bot_prompt || bot_live {
             sounding.0 |= Sources::BOT.0;
         }
-        let mut routes = [(0usize, Route::Silence); MAX_LEGS];
-        let mut n = 0;
+        // Reused every tick: its capacity is `max_legs`, so pushing never allocates.
+        let mut routes = std::mem::take(&mut self.routes);
+        routes.clear();
         let mut needs_mix = false;
         for i in 0..self.legs.len() {
             if self.legs[i].active {
-                let r = route(i, sounding, bot_prompt, &routes[..n]);
+                let r = route(i, sounding, bot_prompt, &routes);
                 // The bot alone is encoded straight from its frame, without the mix bus.
                 needs_mix |= matches!(r, Route::Encode { mix, .. } if mix != Sources::BOT);
-                routes[n] = (i, r);
-                n += 1;
+                routes.push((i, r));
             }
         }
 
@@ -171,7 +173,7 @@ impl MediaSession {
             }
         }
 
-        for &(i, r) in &routes[..n] {
+        for &(i, r) in &routes {
             match r {
                 Route::Silence => {
                     let len = self.silence_len;
@@ -214,6 +216,7 @@ impl MediaSession {
                 }
             }
         }
+        self.routes = routes;
     }
 
     fn playback_finished(&mut self, id: crate::prompt::PlaybackId) {

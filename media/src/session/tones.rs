@@ -6,7 +6,7 @@
 //! the last frame played out (telephone events share the audio stream's RTP timestamps in WebRTC).
 
 use crate::dtmf::telephone_event::{
-    EventPacket, KeyPressEvent, MAX_EVENTS_PER_PACKET, TelephoneEventReceiver,
+    ClockRateError, EventPacket, KeyPressEvent, MAX_EVENTS_PER_PACKET, TelephoneEventReceiver,
 };
 use crate::dtmf::{
     DetectorConfig, Digit, MediaTime, ToneDetector, ToneEdge, ToneEvent, ToneMerger, ToneSource,
@@ -65,16 +65,28 @@ impl LegTones {
         self.down = None;
     }
 
+    /// Follows the clock rate of the telephone-event packets arriving now: a new rate starts a
+    /// new receiver (presses in flight at the old rate end there). Allocation-free.
+    pub(crate) fn use_clock(&mut self, clock: u32) -> Result<(), ClockRateError> {
+        if clock != self.receiver.clock_rate() {
+            self.receiver = TelephoneEventReceiver::new(clock)?;
+        }
+        Ok(())
+    }
+
     fn now(&self) -> MediaTime {
         MediaTime::from_samples(self.detector.samples_pushed(), SAMPLE_RATE)
     }
 
-    /// Media time of an extended RTP timestamp of the telephone-event clock.
+    /// Media time of an extended RTP timestamp of a telephone event. Events share the audio
+    /// stream's RTP timestamps (one SSRC, Opus's 48 kHz clock, whatever the event payload type's
+    /// rate: browsers send 8000 Hz events that way), so positions are counted at the audio clock;
+    /// only durations are in the event clock's units.
     fn media_time(&mut self, extended: u64) -> MediaTime {
         let (ref_ts, ref_time) = *self.anchor.get_or_insert((extended as u32, self.now()));
         // Shortest way round the 32-bit circle: events are never far from what is playing.
         let delta = i64::from((extended as u32).wrapping_sub(ref_ts) as i32);
-        let ticks = MediaTime::from_samples(delta.unsigned_abs(), self.receiver.clock_rate());
+        let ticks = MediaTime::from_samples(delta.unsigned_abs(), RTP_CLOCK);
         if delta >= 0 {
             ref_time.saturating_add(ticks)
         } else {

@@ -181,7 +181,7 @@ impl RealtimeRun {
         for e in &self.events[tick] {
             ok &= self
                 .ivr
-                .push_telephone_event(self.leg, e.0, e.1, e.2, &e.3, now)
+                .push_telephone_event(self.leg, 48_000, e.0, e.1, e.2, &e.3, now)
                 .is_ok();
         }
         if tick.is_multiple_of(7) {
@@ -191,7 +191,7 @@ impl RealtimeRun {
                 .is_ok();
             ok &= self
                 .ivr
-                .push_telephone_event(self.leg, 0, 0, false, &self.garbage[..3], now)
+                .push_telephone_event(self.leg, 48_000, 0, 0, false, &self.garbage[..3], now)
                 .is_ok();
         }
         for (i, &g) in self.group_legs.iter().enumerate() {

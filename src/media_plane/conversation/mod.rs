@@ -1,0 +1,330 @@
+//! A conversation on a worker: its members (bots and people in browsers) and the 20 ms exchange
+//! of their audio.
+//!
+//! Every bot has its own `MediaSession` with exactly one leg, its *link*: what the bot hears
+//! and where its prompts, beeps and keys go. A browser has no session; it is a peer of the
+//! worker's WebRTC edge. How the members are joined depends on how many there are:
+//!
+//! - **Two members: direct.** Bot↔bot: what one session sends on its link becomes the other's
+//!   received RTP in the same tick. Bot↔browser: the browser's packets go into the bot's link,
+//!   the bot's packets (cached prompt packets, untouched) go out through the edge. Browser↔browser:
+//!   each packet is passed on as it arrives, without decode, encode or copy. Keys are detected
+//!   by the bot's session on its link, so they name the other member.
+//! - **Three or more: the room.** One conference session (`room.rs`) has a leg per member. Each
+//!   member is decoded once there; the room's tone receivers and level meters run per member
+//!   (so a key names who pressed it and speaking hints are per participant), and its mixer gives
+//!   every member the sum of all the others, never itself: one encode per distinct mix, a lone
+//!   speaker forwarded as is, and only members whose audio stands above their noise floor in
+//!   the mix, so a meeting of fifty quiet listeners costs one shared encode. A bot's link then
+//!   carries the room: the bot hears (and records) the mix of everyone else, and its prompts
+//!   enter the room as one more member. Server mute takes a member out of every mix.
+//!
+//! Why not a mesh of bot sessions (each bot linked to each member, as before): a bot's session
+//! had to grow a leg per member, which it could not do while an operation ran, so newcomers went
+//! unheard; browsers could not hear each other at all; and a recording heard one member. With
+//! the room, bot sessions never change shape (a newcomer is a new room leg, heard at once), and
+//! everyone's audio is decoded once whatever the number of bots.
+//!
+//! The change between the two shapes happens when members join or leave: a bot keeps its link
+//! (only its source changes, which the jitter buffer takes as a new sender), a browser keeps one
+//! RTP timeline, and the room is rebuilt only when it grows past a power of two.
+
+mod exchange;
+mod room;
+
+use switchboard_media::session::LegId;
+use tokio::sync::watch;
+
+use super::browser::BrowserLeg;
+use super::env::WorkerEnv;
+use super::leg::HostedLeg;
+use super::webrtc_legs::WebRtcLegState;
+use crate::calls::ids::{CallId, ConversationId, ParticipantId};
+use crate::calls::media::Hosting;
+use crate::webrtc::PeerId;
+use room::Room;
+
+/// Most members of one conversation: one worker mixes them all (the media crate's sessions hold
+/// up to 127 legs).
+pub const MAX_MEMBERS: usize = 100;
+
+/// How a member's media is carried.
+pub enum MemberMedia {
+    /// A bot whose media Switchboard runs (service- or app-hosted).
+    Bot(Box<HostedLeg>),
+    /// A person in a browser, through the worker's WebRTC edge.
+    Browser(Box<BrowserLeg>),
+}
+
+/// Speaking as measured, and as last reported to the control plane.
+#[derive(Debug, Clone, Copy, Default)]
+struct Voice {
+    speaking: bool,
+    reported: bool,
+    /// The conversation tick of the last report.
+    reported_at: u64,
+}
+
+/// One member of the conversation.
+pub struct Member {
+    /// The leg.
+    pub call: CallId,
+    /// Its participant id.
+    pub participant: ParticipantId,
+    /// Its media.
+    pub media: MemberMedia,
+    /// The bot muted itself.
+    pub self_muted: bool,
+    /// Another participant muted it.
+    pub server_muted: bool,
+    /// Its leg in the room, while there is one.
+    room_leg: Option<LegId>,
+    voice: Voice,
+}
+
+impl Member {
+    fn new(call: CallId, participant: ParticipantId, media: MemberMedia, muted: bool) -> Member {
+        Member {
+            call,
+            participant,
+            media,
+            self_muted: false,
+            server_muted: muted,
+            room_leg: None,
+            voice: Voice::default(),
+        }
+    }
+
+    /// Whether nobody may hear it.
+    pub fn muted(&self) -> bool {
+        self.self_muted || self.server_muted
+    }
+
+    /// The bot's leg, if it is a bot.
+    pub fn bot_mut(&mut self) -> Option<&mut HostedLeg> {
+        match &mut self.media {
+            MemberMedia::Bot(leg) => Some(leg),
+            MemberMedia::Browser(_) => None,
+        }
+    }
+
+    /// The browser's leg, if it is a browser.
+    pub fn browser_mut(&mut self) -> Option<&mut BrowserLeg> {
+        match &mut self.media {
+            MemberMedia::Browser(leg) => Some(leg),
+            MemberMedia::Bot(_) => None,
+        }
+    }
+
+    /// Its edge peer, if it is a browser.
+    pub fn peer(&self) -> Option<PeerId> {
+        match &self.media {
+            MemberMedia::Browser(leg) => Some(leg.peer),
+            MemberMedia::Bot(_) => None,
+        }
+    }
+}
+
+/// Why a leg could not join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRefused(pub String);
+
+/// The members of one conversation on this worker.
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    members: Vec<Member>,
+    room: Option<Room>,
+    server_muted: Vec<ParticipantId>,
+    ticks: u64,
+}
+
+impl Conversation {
+    /// An empty conversation.
+    pub fn new(id: ConversationId) -> Conversation {
+        Conversation {
+            id,
+            members: Vec::new(),
+            room: None,
+            server_muted: Vec::new(),
+            ticks: 0,
+        }
+    }
+
+    /// Members present.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether nobody is left.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Whether the members are joined through a room (three or more).
+    pub fn has_room(&self) -> bool {
+        self.room.is_some()
+    }
+
+    /// The member for `call`.
+    pub fn member_mut(&mut self, call: &CallId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.call == *call)
+    }
+
+    /// The index of the browser member on edge peer `peer`.
+    pub(crate) fn browser_index(&self, peer: PeerId) -> Option<usize> {
+        self.members.iter().position(|m| m.peer() == Some(peer))
+    }
+
+    /// Adds a bot leg; it hears and is heard from the next tick.
+    pub fn join_bot(
+        &mut self,
+        call: CallId,
+        participant: ParticipantId,
+        hosting: Hosting,
+    ) -> Result<(), JoinRefused> {
+        let leg = HostedLeg::new(hosting).map_err(JoinRefused)?;
+        self.join(call, participant, MemberMedia::Bot(Box::new(leg)))
+    }
+
+    /// Adds a browser whose offer the edge answered as `peer`.
+    pub fn join_browser(
+        &mut self,
+        call: CallId,
+        participant: ParticipantId,
+        peer: PeerId,
+        state: watch::Sender<WebRtcLegState>,
+    ) -> Result<(), JoinRefused> {
+        let leg = BrowserLeg::new(peer, state);
+        self.join(call, participant, MemberMedia::Browser(Box::new(leg)))
+    }
+
+    fn join(
+        &mut self,
+        call: CallId,
+        participant: ParticipantId,
+        media: MemberMedia,
+    ) -> Result<(), JoinRefused> {
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(JoinRefused(format!(
+                "the conversation already has {MAX_MEMBERS} participants with media, the most \
+                 one media worker mixes"
+            )));
+        }
+        let muted = self.server_muted.contains(&participant);
+        self.members
+            .push(Member::new(call, participant, media, muted));
+        if let Err(reason) = self.relink() {
+            // Undo: the others go back to how they were joined before.
+            self.members.pop();
+            let _ = self.relink();
+            return Err(JoinRefused(reason));
+        }
+        Ok(())
+    }
+
+    /// Removes a leg. A bot's session ends without reports (a recording of the others hearing
+    /// it goes on; a bot left alone loses its link, ending its recording with callDropped). A
+    /// browser's member is handed back for the worker to close its peer.
+    pub fn leave(&mut self, env: &mut WorkerEnv, call: &CallId) -> Option<Box<BrowserLeg>> {
+        let index = self.members.iter().position(|m| m.call == *call)?;
+        let member = self.members.remove(index);
+        if let (Some(room), Some(leg)) = (self.room.as_mut(), member.room_leg) {
+            let _ = room.session.remove_leg(leg);
+        }
+        // Removing members only shrinks what is needed: relinking cannot fail.
+        let _ = self.relink();
+        match member.media {
+            MemberMedia::Bot(leg) => {
+                leg.close(env);
+                None
+            }
+            MemberMedia::Browser(leg) => Some(leg),
+        }
+    }
+
+    /// Sets or clears a server mute of `participant` (also for members that join later).
+    pub fn server_mute(&mut self, participant: &ParticipantId, muted: bool) {
+        self.server_muted.retain(|p| p != participant);
+        if muted {
+            self.server_muted.push(participant.clone());
+        }
+        for member in self.members.iter_mut() {
+            if member.participant == *participant {
+                member.server_muted = muted;
+            }
+        }
+        self.apply_mutes();
+    }
+
+    /// A bot mutes (or unmutes) itself.
+    pub fn self_mute(&mut self, call: &CallId, muted: bool) {
+        if let Some(member) = self.member_mut(call) {
+            member.self_muted = muted;
+        }
+        self.apply_mutes();
+    }
+
+    fn apply_mutes(&mut self) {
+        if let Some(room) = self.room.as_mut() {
+            for member in &self.members {
+                if let Some(leg) = member.room_leg {
+                    let _ = room.session.mute(leg, member.muted());
+                }
+            }
+        }
+    }
+
+    /// Joins the members the way their number asks for (see the module documentation).
+    fn relink(&mut self) -> Result<(), String> {
+        for member in self.members.iter_mut() {
+            if let Some(browser) = member.browser_mut() {
+                browser.source_changed();
+            }
+        }
+        if self.members.len() < 3 {
+            if self.room.take().is_some() {
+                for member in self.members.iter_mut() {
+                    member.room_leg = None;
+                }
+            }
+            let pair = self.members.len() == 2;
+            for member in self.members.iter_mut() {
+                if let Some(bot) = member.bot_mut() {
+                    if pair {
+                        bot.ensure_link()?;
+                    } else {
+                        bot.drop_link();
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let needed = self.members.len();
+        if self.room.as_ref().is_none_or(|r| r.capacity() < needed) {
+            let room = Room::for_members(needed)?;
+            self.room = Some(room);
+            for member in self.members.iter_mut() {
+                member.room_leg = None;
+            }
+        }
+        let room = self.room.as_mut().expect("made above");
+        room.owners.fill(None);
+        for (index, member) in self.members.iter_mut().enumerate() {
+            let leg = match member.room_leg {
+                Some(leg) => leg,
+                None => {
+                    let leg = room.add_leg()?;
+                    member.room_leg = Some(leg);
+                    leg
+                }
+            };
+            room.owners[leg.index()] = Some(index);
+            let _ = room.session.mute(leg, member.muted());
+            if let Some(bot) = member.bot_mut() {
+                bot.ensure_link()?;
+            }
+        }
+        Ok(())
+    }
+}
