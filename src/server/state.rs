@@ -13,7 +13,6 @@ use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
 use crate::server::shutdown::Shutdown;
 use crate::softphone::Softphone;
-use crate::softphone::media::NoBrowserMedia;
 use crate::store::{Store, StoreError};
 use crate::throttle::{CallAdmission, RateLimiter};
 
@@ -138,7 +137,7 @@ impl AppState {
         let media = MediaEngine::start(&config.media, &public_url)?;
         let shutdown = Shutdown::new();
         let timers = config.calls.timers();
-        let softphone = Softphone::new(timers.user_ring_window, Arc::new(NoBrowserMedia));
+        let softphone = Softphone::new(timers.user_ring_window, media.clone());
         let calls = super::calls::start_call_service(
             timers,
             Some(&media),

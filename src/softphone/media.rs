@@ -62,3 +62,52 @@ impl BrowserMedia for NoBrowserMedia {
 
     fn close(&self, _call: &CallId) {}
 }
+
+impl BrowserMedia for crate::media_plane::MediaEngine {
+    fn accept_offer(
+        &self,
+        leg: BrowserLeg,
+        offer_sdp: String,
+    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
+        use crate::media_plane::{WebRtcLeg, WebRtcLegState};
+        Box::pin(async move {
+            let leg = WebRtcLeg {
+                call: leg.call,
+                conversation: leg.conversation,
+                participant: leg.participant,
+            };
+            let answer = self
+                .accept_webrtc_offer(leg, offer_sdp)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut state = answer.state;
+            let gone: BoxFuture<'static, Option<String>> = Box::pin(async move {
+                loop {
+                    let why = match &*state.borrow_and_update() {
+                        WebRtcLegState::Failed { detail } => Some(detail.clone()),
+                        WebRtcLegState::ClosedByPeer => {
+                            Some("the browser closed the connection".to_owned())
+                        }
+                        WebRtcLegState::Closed => return None,
+                        WebRtcLegState::Connecting | WebRtcLegState::Connected { .. } => None,
+                    };
+                    if why.is_some() {
+                        return why;
+                    }
+                    if state.changed().await.is_err() {
+                        // The media plane dropped the leg without a final state: shut down.
+                        return None;
+                    }
+                }
+            });
+            Ok(BrowserAnswer {
+                sdp: answer.sdp,
+                gone,
+            })
+        })
+    }
+
+    fn close(&self, call: &CallId) {
+        self.close_webrtc_leg(call);
+    }
+}

@@ -272,7 +272,7 @@ sp.answer = async function () {
 sp.decline = function () {
   const ring = sp.incoming;
   if (!ring) throw new Error("nothing is ringing");
-  sp.incoming = null;
+  // Still ringing until the server confirms with `state: ended`.
   send({ type: "decline", call: ring.call });
 };
 
