@@ -4,6 +4,7 @@
 //! in-band DTMF from the fake microphone.
 
 mod calls_support;
+mod media_support;
 mod softphone_support;
 mod support;
 
@@ -178,4 +179,197 @@ async fn a_bot_calls_a_user_whose_page_rings_then_ends_unanswered_or_declined() 
     phones.eval(&user, "softphone.decline()");
     wait_for(&bots.a1.hook, |n| ended_with(n, &declined, 480, 10076)).await;
     phones.wait_state(&user, "ended");
+}
+
+/// The tones a bot was told about on `call`, in order, with who pressed them.
+fn tones(bot: &Bot, call: &str) -> Vec<(String, String)> {
+    bot.hook
+        .notifications()
+        .iter()
+        .filter(|n| {
+            n["resourceUrl"] == format!("/communications/calls/{call}")
+                && n["resourceData"]["toneInfo"].is_object()
+        })
+        .map(|n| {
+            let info = &n["resourceData"]["toneInfo"];
+            (
+                info["tone"].as_str().unwrap_or("?").to_owned(),
+                info["participantId"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A user calls bot A1, which answers and subscribes to tones; returns the bot's call id and
+/// the page's participant id (as the bot's roster names the caller).
+async fn call_bot_and_subscribe(
+    bots: &Bots,
+    phones: &mut Phones,
+    caller: &Page,
+    n: usize,
+) -> String {
+    phones.eval(
+        caller,
+        &format!("softphone.callTarget('application', '{APP_A1}')"),
+    );
+    let call = call_id(&nth_incoming(&bots.a1, n).await);
+    bots.answer(&bots.a1, &call).await;
+    wait_for(&bots.a1.hook, |n| is_state(n, &call, "established")).await;
+    phones.wait_state(caller, "connected");
+    let subscribe = bots
+        .post(
+            &bots.a1,
+            &format!("/communications/calls/{call}/subscribeToTone"),
+            json!({"clientContext": "keys"}),
+        )
+        .await;
+    assert_eq!(subscribe.status(), 200);
+    call
+}
+
+use support::browser::Page;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ivr_prompt_is_heard_keys_reach_the_bot_once_then_transfer_to_an_agent_with_two_way_audio()
+{
+    let prompts = media_support::PromptServer::start().await;
+    let bots = start_bots().await;
+    let dir = tempfile::tempdir().unwrap();
+    let microphone = dir.path().join("voice.wav");
+    // Each page's microphone: a steady 440 Hz tone at -13 dBFS.
+    switchboard::webrtc::client::write_wav(
+        &microphone,
+        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
+    )
+    .unwrap();
+    let mut phones = Phones::launch(&bots.server, Some(microphone));
+    let caller = phones.signed_in("/", USER_A);
+    let agent = phones.signed_in("/", AGENT);
+    let call = call_bot_and_subscribe(&bots, &mut phones, &caller, 0).await;
+
+    // Before the prompt the bot sends nothing audible.
+    let before = phones.inbound_dbfs(&caller, Duration::from_millis(1500));
+    println!("caller hears before the prompt: {before:?} dBFS");
+    assert!(
+        before.is_none_or(|db| db < -50.0),
+        "not silent before the prompt: {before:?}"
+    );
+    let play = bots
+        .post(
+            &bots.a1,
+            &format!("/communications/calls/{call}/playPrompt"),
+            json!({"prompts": [{"mediaInfo": {"uri": prompts.url("/speech.wav")}}]}),
+        )
+        .await;
+    assert_eq!(play.status(), 200);
+    std::thread::sleep(Duration::from_millis(700));
+    let during = phones.inbound_dbfs(&caller, Duration::from_millis(2000));
+    println!("caller hears during the prompt: {during:?} dBFS");
+    assert!(
+        during.is_some_and(|db| db > -40.0),
+        "prompt not heard: {during:?}"
+    );
+
+    // Keypad: each key reaches the bot once, named as the caller's participant.
+    let mut latencies = Vec::new();
+    for (i, key) in ["1", "2", "#"].iter().enumerate() {
+        let pressed = Instant::now();
+        phones.eval(&caller, &format!("softphone.press('{key}')"));
+        eventually("the key at the bot", || tones(&bots.a1, &call).len() > i).await;
+        latencies.push(pressed.elapsed());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    println!("keypad press → tone notification: {latencies:?}");
+    std::thread::sleep(Duration::from_millis(1000));
+    let heard = tones(&bots.a1, &call);
+    let keys: Vec<&str> = heard.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(keys, ["tone1", "tone2", "pound"], "{heard:?}");
+    let presser = &heard[0].1;
+    assert!(
+        !presser.is_empty() && heard.iter().all(|(_, p)| p == presser),
+        "{heard:?}"
+    );
+
+    // Transfer to the agent: the agent's page rings and answers; the bot's leg ends 200/7015;
+    // caller and agent hear each other.
+    let transfer = bots
+        .post(
+            &bots.a1,
+            &format!("/communications/calls/{call}/transfer"),
+            json!({"transferTarget": {"identity": {"user": {"id": AGENT, "displayName": "Agent C"}}}}),
+        )
+        .await;
+    assert_eq!(transfer.status(), 202);
+    phones.wait_state(&agent, "ringing");
+    assert_eq!(phones.eval(&agent, "softphone.incoming.caller.id"), USER_A);
+    phones.eval(&agent, "softphone.answer()");
+    wait_for(&bots.a1.hook, |n| ended_with(n, &call, 200, 7015)).await;
+    phones.wait_state(&agent, "connected");
+    phones.wait(
+        &caller,
+        &format!("softphone.state === 'connected' && softphone.peer.id === '{AGENT}'"),
+    );
+    phones.wait_for_audio(&agent);
+    std::thread::sleep(Duration::from_millis(500));
+    // Chromium's noise suppression damps a steady tone well below its -13 dBFS, but silence
+    // measures -120 dBFS: -45 dBFS separates them with a wide margin.
+    let agent_hears = phones.inbound_dbfs(&agent, Duration::from_millis(1500));
+    let caller_hears = phones.inbound_dbfs(&caller, Duration::from_millis(1500));
+    println!(
+        "after the transfer: agent hears {agent_hears:?} dBFS, caller hears {caller_hears:?} dBFS"
+    );
+    assert!(
+        agent_hears.is_some_and(|db| db > -45.0),
+        "agent hears {agent_hears:?}"
+    );
+    assert!(
+        caller_hears.is_some_and(|db| db > -45.0),
+        "caller hears {caller_hears:?}"
+    );
+    phones.eval(&caller, "softphone.hangUp()");
+    phones.wait_state(&agent, "ended");
+}
+
+/// Writes the fake microphone's WAV for the in-band test (48 kHz): the speech fixture, then
+/// `keys` as DTMF bursts (80 ms at -10 dBm0 per tone, 120 ms apart), then a second of quiet.
+fn speech_then_keys(path: &std::path::Path, keys: &str) {
+    let (speech, rate) = media_support::read_wav(&std::fs::read(media_support::SPEECH).unwrap());
+    assert_eq!(rate, 8000);
+    // Upsample by repetition is enough for speech that only has to be speech-like here.
+    let mut pcm: Vec<i16> = speech.iter().flat_map(|&s| [s; 6]).collect();
+    let quiet = |ms: usize| vec![0i16; 48 * ms];
+    pcm.extend(quiet(500));
+    for key in keys.chars() {
+        let (low, high) = match key {
+            '1' => (697.0, 1209.0),
+            '5' => (770.0, 1336.0),
+            '9' => (852.0, 1477.0),
+            '#' => (941.0, 1477.0),
+            other => panic!("no frequencies for {other}"),
+        };
+        let a = support::audio::tone(low, 48_000, 0.08, 0.2);
+        let b = support::audio::tone(high, 48_000, 0.08, 0.2);
+        pcm.extend(a.iter().zip(&b).map(|(x, y)| x.saturating_add(*y)));
+        pcm.extend(quiet(120));
+    }
+    pcm.extend(quiet(1000));
+    switchboard::webrtc::client::write_wav(path, &pcm).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_band_keys_from_the_fake_microphone_reach_the_bot_exactly() {
+    let bots = start_bots().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("speech-and-keys.wav");
+    speech_then_keys(&wav, "159#");
+    // Played once from when the page opens its microphone: the keys come ~6 s in, after the
+    // call is up and the bot subscribed.
+    let microphone = std::path::PathBuf::from(format!("{}%noloop", wav.display()));
+    let mut phones = Phones::launch(&bots.server, Some(microphone));
+    let caller = phones.signed_in("/", USER_A);
+    let call = call_bot_and_subscribe(&bots, &mut phones, &caller, 0).await;
+    eventually("four keys at the bot", || tones(&bots.a1, &call).len() >= 4).await;
+    std::thread::sleep(Duration::from_millis(1500));
+    let keys: Vec<String> = tones(&bots.a1, &call).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(keys, ["tone1", "tone5", "tone9", "pound"]);
 }
