@@ -87,7 +87,12 @@ async fn a_user_calls_a_bot_which_rejects_answers_and_redirects_to_an_agent() {
     wait_for(&bots.a1.hook, |n| is_state(n, &second, "established")).await;
     phones.wait_state(&caller, "connected");
     phones.wait_for_audio(&caller);
-    println!("user → bot: established after {:?}", clicked.elapsed());
+    println!(
+        "user → bot: established {:?} after the bot answered",
+        clicked.elapsed()
+    );
+    let setup = phones.wait(&caller, "softphone.setupMs");
+    println!("caller: call click → media connected in {setup} ms (includes the bot answering)");
     assert_eq!(
         phones.eval(&caller, "softphone.peer && softphone.peer.kind"),
         "application"
@@ -305,6 +310,8 @@ async fn ivr_prompt_is_heard_keys_reach_the_bot_once_then_transfer_to_an_agent_w
     phones.eval(&agent, "softphone.answer()");
     wait_for(&bots.a1.hook, |n| ended_with(n, &call, 200, 7015)).await;
     phones.wait_state(&agent, "connected");
+    let setup = phones.wait(&agent, "softphone.setupMs");
+    println!("agent: answer click → media connected in {setup} ms");
     phones.wait(
         &caller,
         &format!("softphone.state === 'connected' && softphone.peer.id === '{AGENT}'"),

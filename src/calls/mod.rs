@@ -18,6 +18,8 @@ mod registry_rules;
 #[cfg(test)]
 mod registry_tests;
 pub mod registry_users;
+#[cfg(test)]
+mod registry_users_tests;
 pub mod result_codes;
 pub mod runtime;
 pub mod state;

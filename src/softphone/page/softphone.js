@@ -133,6 +133,10 @@ function handle(message) {
       sp.errors.push(message);
       setStatus("Error: " + message.message);
       if (registered && !sp.user) registered.reject(new Error(message.message));
+      // A refused call or answer: nothing will follow for it, so end it here.
+      if (sp.state === "calling" && (message.call ? message.call === sp.call : !sp.call)) {
+        endLocally({ reason: message.message });
+      }
       break;
     case "pong":
       break;
@@ -176,6 +180,13 @@ function describe(party) {
 async function startMedia() {
   localStream = await navigator.mediaDevices.getUserMedia({ audio: true });
   pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  // Call setup as the user sees it: from the click to media flowing both ways.
+  const connection = pc;
+  pc.addEventListener("connectionstatechange", () => {
+    if (connection.connectionState === "connected" && sp.clickedAt) {
+      sp.setupMs = Date.now() - sp.clickedAt;
+    }
+  });
   for (const track of localStream.getAudioTracks()) pc.addTrack(track, localStream);
   pc.ontrack = (event) => {
     const stream = event.streams[0] || new MediaStream([event.track]);
@@ -244,6 +255,8 @@ function showTimer() {
 // ---- actions ----
 
 sp.callTarget = async function (kind, id) {
+  sp.clickedAt = Date.now();
+  sp.setupMs = null;
   setState("calling");
   setStatus("Calling…");
   const sdp = await startMedia();
@@ -251,6 +264,8 @@ sp.callTarget = async function (kind, id) {
 };
 
 sp.join = async function (meeting) {
+  sp.clickedAt = Date.now();
+  sp.setupMs = null;
   setState("calling");
   setStatus("Joining the meeting…");
   const sdp = await startMedia();
@@ -258,6 +273,8 @@ sp.join = async function (meeting) {
 };
 
 sp.answer = async function () {
+  sp.clickedAt = Date.now();
+  sp.setupMs = null;
   const ring = sp.incoming;
   if (!ring) throw new Error("nothing is ringing");
   sp.incoming = null;
