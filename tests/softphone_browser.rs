@@ -92,7 +92,9 @@ async fn a_user_calls_a_bot_which_rejects_answers_and_redirects_to_an_agent() {
         clicked.elapsed()
     );
     let setup = phones.wait(&caller, "softphone.setupMs");
-    println!("caller: call click → media connected in {setup} ms (includes the bot answering)");
+    println!(
+        "caller: call click → page media connected in {setup} ms (the page connects while the bot is rung)"
+    );
     assert_eq!(
         phones.eval(&caller, "softphone.peer && softphone.peer.kind"),
         "application"
@@ -379,4 +381,101 @@ async fn in_band_keys_from_the_fake_microphone_reach_the_bot_exactly() {
     std::thread::sleep(Duration::from_millis(1500));
     let keys: Vec<String> = tones(&bots.a1, &call).into_iter().map(|(t, _)| t).collect();
     assert_eq!(keys, ["tone1", "tone5", "tone9", "pound"]);
+}
+
+/// The latest roster a bot's webhook got for `call`.
+fn roster(bot: &Bot, call: &str) -> Vec<Value> {
+    bot.hook
+        .notifications()
+        .into_iter()
+        .rev()
+        .find(|n| n["resourceUrl"] == format!("/communications/calls/{call}/participants"))
+        .and_then(|n| n["resourceData"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_join_a_meeting_from_its_join_web_url_with_a_bot_in_it() {
+    let bots = start_bots().await;
+    let meeting: Value = bots
+        .post(
+            &bots.a1,
+            &format!("/users/{USER_A}/onlineMeetings"),
+            json!({"subject": "Stand-up"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = meeting["joinWebUrl"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix(&bots.server.url("")).unwrap().to_owned();
+    let unknown = bots
+        .server
+        .http
+        .get(bots.server.url("/meet/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // The bot is in the meeting first.
+    let join = json!({"callbackUri": bots.a1.hook.url,
+        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+        "meetingInfo": {"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo",
+                        "joinMeetingId": meeting["joinMeetingIdSettings"]["joinMeetingId"]},
+        "tenantId": TENANT_A});
+    let joined = bots.post(&bots.a1, "/communications/calls", join).await;
+    assert_eq!(joined.status(), 201);
+    let call = joined.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for(&bots.a1.hook, |n| is_state(n, &call, "established")).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let microphone = dir.path().join("voice.wav");
+    switchboard::webrtc::client::write_wav(
+        &microphone,
+        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
+    )
+    .unwrap();
+    let mut phones = Phones::launch(&bots.server, Some(microphone));
+    let user = phones.signed_in(&path, USER_A);
+    let agent = phones.signed_in(&path, AGENT);
+    let id = meeting["id"].as_str().unwrap();
+    assert_eq!(phones.eval(&user, "softphone.meeting"), id);
+    for page in [&user, &agent] {
+        phones.eval(page, "softphone.join(softphone.meeting)");
+        phones.wait_state(page, "connected");
+    }
+    eventually("three in the bot's roster", || {
+        roster(&bots.a1, &call).len() == 3
+    })
+    .await;
+    let ids: Vec<String> = roster(&bots.a1, &call)
+        .iter()
+        .filter_map(|p| {
+            p["info"]["identity"]["user"]["id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(ids, [USER_A, AGENT]);
+
+    // Each person hears the other through the meeting's mix.
+    phones.wait_for_audio(&user);
+    phones.wait_for_audio(&agent);
+    std::thread::sleep(Duration::from_millis(500));
+    for page in [&user, &agent] {
+        let hears = phones.inbound_dbfs(page, Duration::from_millis(1500));
+        println!("meeting: a page hears {hears:?} dBFS");
+        assert!(hears.is_some_and(|db| db > -45.0), "hears {hears:?}");
+    }
+
+    phones.eval(&user, "softphone.hangUp()");
+    phones.wait_state(&user, "ended");
+    eventually("two in the bot's roster", || {
+        roster(&bots.a1, &call).len() == 2
+    })
+    .await;
 }
