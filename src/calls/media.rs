@@ -21,7 +21,8 @@
 //! Unasked: `SpeakingChanged` for participants whose audio the media plane decodes (in a
 //! conversation of three or more, everyone's), rate-limited per participant; and, for a person's
 //! WebRTC leg (opened by the signaling layer, see `media_plane::webrtc_legs`), `LegReady` when
-//! ICE and DTLS complete and `LegFailed` when it fails or vanishes, naming that leg's call id.
+//! ICE and DTLS complete and `LegFailed` when it fails, vanishes or is hung up by the browser
+//! (DTLS close_notify; its detail says "hung up"), naming that leg's call id.
 //!
 //! Operations of one leg run in the order submitted, except that a `Record` with
 //! `barge_in_allowed` first cancels (reports `OperationCanceled` for) the leg's running and

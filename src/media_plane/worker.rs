@@ -216,18 +216,20 @@ impl Worker {
         if self.env.departed.push(call.clone()).is_err() {
             WorkerStats::add(&self.env.stats.event_queue_full, 1);
         }
-        let state = match reason.result_info() {
+        // The control plane hears of a hang-up by the browser too (its leg has no media any
+        // more); the detail and the watch tell it apart from a failure.
+        let (detail, state) = match reason.result_info() {
             Some(_) => {
                 WorkerStats::add(&self.env.stats.webrtc_failed, 1);
                 let detail = format!("the browser's media was lost: {reason}");
-                self.env.emit(MediaEvent::LegFailed {
-                    call,
-                    detail: detail.clone(),
-                });
-                WebRtcLegState::Failed { detail }
+                (detail.clone(), WebRtcLegState::Failed { detail })
             }
-            None => WebRtcLegState::ClosedByPeer,
+            None => (
+                format!("the browser hung up: {reason} (DTLS close_notify)"),
+                WebRtcLegState::ClosedByPeer,
+            ),
         };
+        self.env.emit(MediaEvent::LegFailed { call, detail });
         if let Some(browser) = leg {
             browser.set_state(state);
         }
