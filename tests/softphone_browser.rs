@@ -472,6 +472,42 @@ async fn people_join_a_meeting_from_its_join_web_url_with_a_bot_in_it() {
         assert!(hears.is_some_and(|db| db > -45.0), "hears {hears:?}");
     }
 
+    // The bot mutes the user for everyone: the page shows it and the agent hears nothing;
+    // the user unmutes itself and is heard again.
+    let user_participant = roster(&bots.a1, &call)
+        .iter()
+        .find(|p| p["info"]["identity"]["user"]["id"] == USER_A)
+        .and_then(|p| p["id"].as_str().map(str::to_owned))
+        .expect("the user in the roster");
+    let mute = bots
+        .post(
+            &bots.a1,
+            &format!("/communications/calls/{call}/participants/{user_participant}/mute"),
+            json!({"clientContext": "quiet"}),
+        )
+        .await;
+    assert_eq!(mute.status(), 200);
+    // The page keeps its microphone on: the silence below is the server's doing.
+    phones.wait(&user, "softphone.serverMuted && !softphone.muted");
+    std::thread::sleep(Duration::from_millis(500));
+    let muted = phones.inbound_dbfs(&agent, Duration::from_millis(1500));
+    println!("meeting: the agent hears {muted:?} dBFS while the user is muted");
+    assert!(muted.is_none_or(|db| db < -50.0), "still heard: {muted:?}");
+    phones.eval(&user, "softphone.toggleMute()");
+    eventually("the roster shows the user unmuted", || {
+        roster(&bots.a1, &call)
+            .iter()
+            .any(|p| p["id"] == user_participant.as_str() && p["isMuted"] == false)
+    })
+    .await;
+    std::thread::sleep(Duration::from_millis(500));
+    let unmuted = phones.inbound_dbfs(&agent, Duration::from_millis(1500));
+    println!("meeting: the agent hears {unmuted:?} dBFS after the user unmuted");
+    assert!(
+        unmuted.is_some_and(|db| db > -45.0),
+        "not heard again: {unmuted:?}"
+    );
+
     phones.eval(&user, "softphone.hangUp()");
     phones.wait_state(&user, "ended");
     eventually("two in the bot's roster", || {

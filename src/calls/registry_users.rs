@@ -35,6 +35,8 @@ pub enum UserChange {
         /// Who joined.
         peer: Box<ParticipantInfo>,
     },
+    /// A bot muted the user for everyone (participant mute); the user may unmute itself.
+    ServerMuted,
     /// The user is out of the conversation (or no longer rung), for this reason.
     Ended {
         /// The reason, from the one result-code table.
@@ -106,6 +108,40 @@ impl CallRegistry {
             Some(format!("the user did not answer within {seconds} s")),
         );
         self.member_left(conversation, participant, departure, fx);
+    }
+
+    /// A user unmutes itself after a server mute: everyone hears it again, and the bots in a
+    /// group call or meeting get the roster.
+    pub fn user_unmuted(
+        &mut self,
+        conversation: &ConversationId,
+        participant: &ParticipantId,
+        fx: &mut Effects,
+    ) -> bool {
+        let Some(member) = self
+            .conversations
+            .get_mut(conversation)
+            .and_then(|c| c.member_mut(participant))
+        else {
+            return false;
+        };
+        if !member.server_muted {
+            return true;
+        }
+        member.server_muted = false;
+        fx.media.push(super::media::MediaCommand::SetServerMuted {
+            conversation: conversation.clone(),
+            participant: participant.clone(),
+            muted: false,
+        });
+        let group = self
+            .conversations
+            .get(conversation)
+            .is_some_and(|c| c.kind != ConversationKind::PeerToPeer);
+        if group {
+            self.roster_changed(conversation, fx);
+        }
+        true
     }
 
     /// Whether a user member is still in a conversation, ringing or joined.

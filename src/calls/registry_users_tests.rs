@@ -39,7 +39,7 @@ fn ended(fx: &Effects) -> Vec<(ParticipantId, ResultCode)> {
         .iter()
         .filter_map(|n| match &n.change {
             UserChange::Ended { code, .. } => Some((n.participant.clone(), *code)),
-            UserChange::PeerJoined { .. } => None,
+            UserChange::PeerJoined { .. } | UserChange::ServerMuted => None,
         })
         .collect()
 }
@@ -186,6 +186,36 @@ fn users_join_a_meeting_and_it_is_forgotten_when_the_last_leaves() {
     let (c2, v) = h.registry.user_joins_meeting("m-1", user("v"), &mut fx);
     assert_eq!(c1, c2, "one conversation per meeting");
     assert_eq!(h.registry.conversations[&c1].roster().len(), 2);
+    // Server mute of a person, undone by the person.
+    let mut fx = Effects::default();
+    assert!(
+        h.registry.user_unmuted(&c1, &u, &mut fx),
+        "not muted: nothing to do"
+    );
+    assert_eq!(fx, Effects::default());
+    h.registry
+        .conversations
+        .get_mut(&c1)
+        .unwrap()
+        .member_mut(&u)
+        .unwrap()
+        .server_muted = true;
+    assert!(h.registry.user_unmuted(&c1, &u, &mut fx));
+    assert_eq!(
+        fx.media,
+        [super::media::MediaCommand::SetServerMuted {
+            conversation: c1.clone(),
+            participant: u.clone(),
+            muted: false
+        }]
+    );
+    assert!(
+        !h.registry.conversations[&c1]
+            .member(&u)
+            .unwrap()
+            .server_muted
+    );
+
     h.registry.user_hung_up(&c1, &u, &mut fx);
     assert_eq!(h.registry.conversations[&c1].roster().len(), 1);
     h.registry.user_hung_up(&c1, &v, &mut fx);

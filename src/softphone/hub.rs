@@ -284,6 +284,23 @@ impl Softphone {
         Ok(())
     }
 
+    /// The page unmutes its user after a server mute.
+    pub fn unmute(&self, endpoint: &str, call: &str) -> Result<(), Refusal> {
+        let member = {
+            let hub = self.hub();
+            hub.calls
+                .get(call)
+                .filter(|c| c.endpoint.as_deref() == Some(endpoint))
+                .map(|c| (c.conversation.clone(), c.participant.clone()))
+        };
+        let (conversation, participant) =
+            member.ok_or_else(|| format!("call {call:?} is not on this page"))?;
+        self.calls()?.with(|registry, _, fx| {
+            registry.user_unmuted(&conversation, &participant, fx);
+        });
+        Ok(())
+    }
+
     /// The page leaves a call it placed or answered.
     pub fn hang_up(&self, endpoint: &str, call: &str) -> Result<(), Refusal> {
         let entry = {
@@ -547,6 +564,12 @@ impl UserRinger for Softphone {
                         &endpoint,
                         state_message(&call, CallState::Connected, Some(party_of(&peer))),
                     );
+                }
+            }
+            UserChange::ServerMuted => {
+                let endpoint = self.hub().calls.get(&call).and_then(|c| c.endpoint.clone());
+                if let Some(endpoint) = endpoint {
+                    self.send(&endpoint, ServerMessage::Muted { call });
                 }
             }
             UserChange::Ended { code, detail } => {

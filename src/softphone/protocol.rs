@@ -52,6 +52,11 @@ pub enum ClientMessage {
         /// The call.
         call: String,
     },
+    /// Unmute yourself after a bot muted you (participant mute).
+    Unmute {
+        /// The call.
+        call: String,
+    },
     /// Leave a call (or stop calling).
     Hangup {
         /// The call.
@@ -132,6 +137,11 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A bot muted this user for everyone in the call; `unmute` undoes it.
+    Muted {
+        /// The call.
+        call: String,
+    },
     /// A request was refused; the socket stays open.
     Error {
         /// What was wrong.
@@ -161,8 +171,8 @@ impl ServerMessage {
 }
 
 /// The message types a page may send.
-const CLIENT_TYPES: [&str; 7] = [
-    "register", "call", "join", "answer", "decline", "hangup", "ping",
+const CLIENT_TYPES: [&str; 8] = [
+    "register", "call", "join", "answer", "decline", "unmute", "hangup", "ping",
 ];
 
 /// Parses one text message from the page. The error text names what was wrong and what is

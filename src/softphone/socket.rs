@@ -154,6 +154,10 @@ async fn handle(
             let result = softphone.decline(endpoint, &call);
             (Some(call), result)
         }
+        ClientMessage::Unmute { call } => {
+            let result = softphone.unmute(endpoint, &call);
+            (Some(call), result)
+        }
         ClientMessage::Hangup { call } => {
             let result = softphone.hang_up(endpoint, &call);
             (Some(call), result)

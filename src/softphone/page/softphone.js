@@ -138,6 +138,13 @@ function handle(message) {
         endLocally({ reason: message.message });
       }
       break;
+    case "muted":
+      if (message.call !== sp.call) break;
+      // The server drops our audio already; the microphone stays on so unmuting is instant.
+      sp.serverMuted = true;
+      setStatus("You were muted for everyone in the call. Press Unmute to speak again.");
+      showMute(sp.muted);
+      break;
     case "pong":
       break;
   }
@@ -226,6 +233,8 @@ function startMeter(stream) {
 }
 
 function stopMedia() {
+  sp.serverMuted = false;
+  showMute(false);
   if (pc) pc.close();
   pc = null;
   if (localStream) localStream.getTracks().forEach((t) => t.stop());
@@ -306,13 +315,25 @@ sp.press = function (key) {
   $("keys-sent").textContent = sp.keysSent;
 };
 
+// `muted`: our own microphone is off. The button shows "Unmute" while we are muted either way.
+function showMute(muted) {
+  sp.muted = muted;
+  if (localStream) localStream.getAudioTracks().forEach((t) => (t.enabled = !muted));
+  const silent = muted || !!sp.serverMuted;
+  $("mute-button").setAttribute("aria-pressed", String(silent));
+  $("mute-button").textContent = silent ? "Unmute" : "Mute";
+}
+
 sp.toggleMute = function () {
   if (!localStream) return false;
-  const track = localStream.getAudioTracks()[0];
-  track.enabled = !track.enabled;
-  sp.muted = !track.enabled;
-  $("mute-button").setAttribute("aria-pressed", String(sp.muted));
-  $("mute-button").textContent = sp.muted ? "Unmute" : "Mute";
+  if (sp.serverMuted) {
+    // Muted by a bot: ask the server to let everyone hear us again.
+    sp.serverMuted = false;
+    send({ type: "unmute", call: sp.call });
+    showMute(false);
+  } else {
+    showMute(!sp.muted);
+  }
   return sp.muted;
 };
 
