@@ -515,3 +515,53 @@ async fn people_join_a_meeting_from_its_join_web_url_with_a_bot_in_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_calls_another_user_and_they_hear_each_other() {
+    let bots = start_bots().await;
+    let dir = tempfile::tempdir().unwrap();
+    let microphone = dir.path().join("voice.wav");
+    switchboard::webrtc::client::write_wav(
+        &microphone,
+        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
+    )
+    .unwrap();
+    let mut phones = Phones::launch(&bots.server, Some(microphone));
+    let caller = phones.signed_in("/", USER_A);
+    let callee = phones.signed_in("/", AGENT);
+    // Another tenant's user cannot be called.
+    phones.eval(
+        &caller,
+        &format!("softphone.callTarget('user', '{USER_B}')"),
+    );
+    phones.wait_state(&caller, "ended");
+    let refused = phones.eval(&caller, "softphone.errors.map(e => e.message).join()");
+    assert!(
+        refused
+            .as_str()
+            .unwrap()
+            .contains("is not a user of tenant"),
+        "{refused}"
+    );
+
+    phones.eval(&caller, &format!("softphone.callTarget('user', '{AGENT}')"));
+    phones.wait_state(&callee, "ringing");
+    assert_eq!(phones.eval(&callee, "softphone.incoming.caller.id"), USER_A);
+    phones.eval(&callee, "softphone.answer()");
+    phones.wait_state(&callee, "connected");
+    phones.wait(
+        &caller,
+        &format!("softphone.state === 'connected' && softphone.peer.id === '{AGENT}'"),
+    );
+    phones.wait_for_audio(&caller);
+    phones.wait_for_audio(&callee);
+    std::thread::sleep(Duration::from_millis(500));
+    for page in [&caller, &callee] {
+        let hears = phones.inbound_dbfs(page, Duration::from_millis(1500));
+        println!("user ↔ user: a page hears {hears:?} dBFS");
+        assert!(hears.is_some_and(|db| db > -45.0), "hears {hears:?}");
+    }
+    phones.eval(&caller, "softphone.hangUp()");
+    phones.wait_state(&callee, "ended");
+    assert_eq!(phones.ended_with(&callee), (200, 4521));
+}
