@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::media::{BrowserLeg, BrowserMedia};
-use super::protocol::{CallState, Party, ServerMessage};
+use super::protocol::{CallState, ServerMessage, ended_message, party_of, state_message};
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
@@ -463,46 +463,6 @@ impl Softphone {
                 registry.user_not_answered(&entry.conversation, &entry.participant, fx)
             });
         }
-    }
-}
-
-/// A `state` message for a call that is not ending.
-fn state_message(call: &str, state: CallState, peer: Option<Party>) -> ServerMessage {
-    ServerMessage::State {
-        call: call.to_owned(),
-        state,
-        peer,
-        code: None,
-        subcode: None,
-        reason: None,
-    }
-}
-
-/// A `state: ended` message.
-fn ended_message(call: &str, code: Option<ResultCode>, detail: Option<String>) -> ServerMessage {
-    let parts = code.map(ResultCode::parts);
-    ServerMessage::State {
-        call: call.to_owned(),
-        state: CallState::Ended,
-        peer: None,
-        code: parts.map(|p| p.0),
-        subcode: parts.map(|p| p.1),
-        reason: detail.or_else(|| parts.map(|p| p.2.to_owned())),
-    }
-}
-
-/// A participant as the page shows it.
-pub fn party_of(info: &ParticipantInfo) -> Party {
-    let identity = info.identity.clone().unwrap_or_default();
-    let (kind, who) = match (&identity.application, &identity.user) {
-        (Some(app), _) => ("application", Some(app)),
-        (None, Some(user)) => ("user", Some(user)),
-        (None, None) => ("unknown", None),
-    };
-    Party {
-        kind: kind.to_owned(),
-        id: who.and_then(|w| w.id.clone()).unwrap_or_default(),
-        display_name: who.and_then(|w| w.display_name.clone()),
     }
 }
 

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calls::result_codes::ResultCode;
+use crate::graph::ParticipantInfo;
+
 /// Longest text message the server reads (an SDP offer is a few kilobytes).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -167,6 +170,50 @@ impl ServerMessage {
     pub fn to_text(&self) -> String {
         // Every field is a string, number or nested struct of those: serializing cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| r#"{"type":"error"}"#.to_owned())
+    }
+}
+
+/// A `state` message for a call that is not ending.
+pub fn state_message(call: &str, state: CallState, peer: Option<Party>) -> ServerMessage {
+    ServerMessage::State {
+        call: call.to_owned(),
+        state,
+        peer,
+        code: None,
+        subcode: None,
+        reason: None,
+    }
+}
+
+/// A `state: ended` message.
+pub fn ended_message(
+    call: &str,
+    code: Option<ResultCode>,
+    detail: Option<String>,
+) -> ServerMessage {
+    let parts = code.map(ResultCode::parts);
+    ServerMessage::State {
+        call: call.to_owned(),
+        state: CallState::Ended,
+        peer: None,
+        code: parts.map(|p| p.0),
+        subcode: parts.map(|p| p.1),
+        reason: detail.or_else(|| parts.map(|p| p.2.to_owned())),
+    }
+}
+
+/// A participant as the page shows it.
+pub fn party_of(info: &ParticipantInfo) -> Party {
+    let identity = info.identity.clone().unwrap_or_default();
+    let (kind, who) = match (&identity.application, &identity.user) {
+        (Some(app), _) => ("application", Some(app)),
+        (None, Some(user)) => ("user", Some(user)),
+        (None, None) => ("unknown", None),
+    };
+    Party {
+        kind: kind.to_owned(),
+        id: who.and_then(|w| w.id.clone()).unwrap_or_default(),
+        display_name: who.and_then(|w| w.display_name.clone()),
     }
 }
 
