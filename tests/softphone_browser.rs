@@ -141,6 +141,17 @@ async fn a_user_calls_a_bot_which_rejects_answers_and_redirects_to_an_agent() {
     phones.eval(&agent, "softphone.hangUp()");
     phones.wait_state(&caller, "ended");
     assert_eq!(phones.ended_with(&caller), (200, 4521));
+
+    // The caller closes the tab mid-call: the bot's call ends as if the caller hung up.
+    phones.eval(
+        &caller,
+        &format!("softphone.callTarget('application', '{APP_A1}')"),
+    );
+    let fourth = call_id(&nth_incoming(&bots.a1, 3).await);
+    bots.answer(&bots.a1, &fourth).await;
+    phones.wait_state(&caller, "connected");
+    phones.browser.close(caller).expect("close the tab");
+    wait_for(&bots.a1.hook, |n| ended_with(n, &fourth, 200, 4521)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
