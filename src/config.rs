@@ -34,6 +34,10 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// The media plane: workers, recordings, prompt fetching.
     pub media: crate::media_plane::MediaSettings,
+    /// Call timers: answer window, keepAlive window, transfer and user ring timeouts.
+    pub calls: CallsConfig,
+    /// The softphone page: sign-in options.
+    pub softphone: SoftphoneConfig,
     /// Seed a demo tenant, two agents and a demo app when no application is configured.
     pub demo: bool,
     /// Tenants to upsert at start.
@@ -55,6 +59,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             shutdown: ShutdownConfig::default(),
             media: crate::media_plane::MediaSettings::default(),
+            calls: CallsConfig::default(),
+            softphone: SoftphoneConfig::default(),
             demo: true,
             tenants: Vec::new(),
             apps: Vec::new(),
@@ -226,6 +232,87 @@ impl Default for ShutdownConfig {
     }
 }
 
+/// Call timers, in milliseconds. The defaults are Graph's; tests shorten them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Time an app has to answer, reject or redirect an incoming call (Graph: 15 s).
+    pub answer_timeout_ms: u64,
+    /// Longest time a call may go without a keepAlive (Graph: 45 minutes).
+    pub keep_alive_timeout_ms: u64,
+    /// Longest a transfer waits for its target before it is reported failed.
+    pub transfer_timeout_ms: u64,
+    /// How long a user's softphone rings before the call attempt ends with 408/10057.
+    pub user_ring_timeout_ms: u64,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        let timers = crate::calls::call::CallTimers::default();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        CallsConfig {
+            answer_timeout_ms: ms(timers.answer_window),
+            keep_alive_timeout_ms: ms(timers.keep_alive_window),
+            transfer_timeout_ms: ms(timers.transfer_timeout),
+            user_ring_timeout_ms: ms(timers.user_ring_window),
+        }
+    }
+}
+
+impl CallsConfig {
+    /// The timers the call registry runs with.
+    pub fn timers(&self) -> crate::calls::call::CallTimers {
+        use std::time::Duration;
+        crate::calls::call::CallTimers {
+            answer_window: Duration::from_millis(self.answer_timeout_ms),
+            keep_alive_window: Duration::from_millis(self.keep_alive_timeout_ms),
+            transfer_timeout: Duration::from_millis(self.transfer_timeout_ms),
+            user_ring_window: Duration::from_millis(self.user_ring_timeout_ms),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        // A day bounds every timer: longer is a typo, and keeps `Instant` arithmetic far from overflow.
+        const DAY_MS: u64 = 24 * 3600 * 1000;
+        for (key, value) in [
+            ("answer_timeout_ms", self.answer_timeout_ms),
+            ("keep_alive_timeout_ms", self.keep_alive_timeout_ms),
+            ("transfer_timeout_ms", self.transfer_timeout_ms),
+            ("user_ring_timeout_ms", self.user_ring_timeout_ms),
+        ] {
+            if !(100..=DAY_MS).contains(&value) {
+                return Err(format!(
+                    "calls.{key} is {value}; allowed: 100 to {DAY_MS} milliseconds"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The softphone page's sign-in options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SoftphoneConfig {
+    /// Let anyone sign in as any directory user by picking it from a list, with no password
+    /// (for demos and development). Unset: on exactly when the demo directory is seeded.
+    pub dev_login: Option<bool>,
+}
+
+impl Config {
+    /// Whether the demo directory is seeded at start (`demo` on and no `[[apps]]`).
+    pub fn seeds_demo(&self) -> bool {
+        self.demo && self.apps.is_empty()
+    }
+
+    /// Whether the softphone's password-less dev login is on.
+    pub fn dev_login(&self) -> bool {
+        self.softphone
+            .dev_login
+            .unwrap_or_else(|| self.seeds_demo())
+    }
+}
+
 /// A tenant (directory) entry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -266,6 +353,10 @@ pub struct UserConfig {
     pub display_name: String,
     /// Tenant the user belongs to.
     pub tenant: String,
+    /// Hash of the user's softphone password (`switchboard hash-password` prints one). Without
+    /// it the user can sign in to the softphone only through the dev login.
+    #[serde(default)]
+    pub password_hash: Option<String>,
 }
 
 /// A secret string: its `Debug` and `Display` never show the value.
@@ -343,6 +434,7 @@ impl Config {
             ));
         }
         self.media.validate().map_err(ConfigError::Invalid)?;
+        self.calls.validate().map_err(ConfigError::Invalid)?;
         for app in &self.apps {
             if !self.tenants.iter().any(|t| t.id == app.tenant) {
                 return bad(format!(
@@ -358,6 +450,15 @@ impl Config {
                     user.id, user.tenant
                 ));
             }
+            if let Some(hash) = &user.password_hash
+                && !crate::auth::secret::is_secret_hash(hash)
+            {
+                return bad(format!(
+                    "users entry {:?}: password_hash is not a pbkdf2-sha256 hash; allowed: the \
+                     line `switchboard hash-password` prints",
+                    user.id
+                ));
+            }
         }
         Ok(())
     }
@@ -369,4 +470,67 @@ fn join_figment_error(error: figment::Error) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn call_timers_come_from_the_calls_section() {
+        let config =
+            load("[calls]\nanswer_timeout_ms = 1500\nuser_ring_timeout_ms = 4000\n").unwrap();
+        let timers = config.calls.timers();
+        assert_eq!(timers.answer_window, std::time::Duration::from_millis(1500));
+        assert_eq!(timers.user_ring_window, std::time::Duration::from_secs(4));
+        assert_eq!(
+            timers.keep_alive_window,
+            crate::calls::call::CallTimers::default().keep_alive_window
+        );
+    }
+
+    #[test]
+    fn a_timer_out_of_range_is_refused_with_its_key() {
+        let error = load("[calls]\ntransfer_timeout_ms = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("calls.transfer_timeout_ms is 5; allowed: 100 to"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn dev_login_defaults_on_only_with_the_demo_directory() {
+        let demo = load("").unwrap();
+        assert!(demo.seeds_demo() && demo.dev_login());
+        let configured =
+            load("[[tenants]]\nid = \"t\"\n[[apps]]\nid = \"a\"\ntenant = \"t\"\n").unwrap();
+        assert!(!configured.dev_login());
+        let forced = load(
+            "[softphone]\ndev_login = true\n[[tenants]]\nid = \"t\"\n[[apps]]\nid = \"a\"\ntenant = \"t\"\n",
+        )
+        .unwrap();
+        assert!(forced.dev_login());
+    }
+
+    #[test]
+    fn a_malformed_password_hash_is_refused() {
+        let error = load(
+            "[[tenants]]\nid = \"t\"\n[[users]]\nid = \"u\"\ndisplay_name = \"U\"\ntenant = \"t\"\npassword_hash = \"secret\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("password_hash is not a pbkdf2-sha256 hash"),
+            "{error}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod notify;
 pub mod server;
+pub mod softphone;
 pub mod store;
 pub mod throttle;
 pub mod webrtc;

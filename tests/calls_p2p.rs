@@ -169,7 +169,7 @@ async fn app_calls_app_which_answers_then_the_caller_hangs_up() {
 
 #[tokio::test]
 async fn reject_and_unanswered_calls_end_with_documented_codes() {
-    let bots = Bots::start("", &[("SB_CALL_ANSWER_TIMEOUT_MS", "1500")]).await;
+    let bots = Bots::start("", &[("SWITCHBOARD_CALLS__ANSWER_TIMEOUT_MS", "1500")]).await;
     let a = bots.call_app(&bots.a1, APP_A2).await;
     let b = bots.incoming(&bots.a2).await;
     let reject = bots
@@ -355,7 +355,7 @@ async fn transfer_reports_every_state_and_failures_return_to_established() {
 
 #[tokio::test]
 async fn keep_alive_window_ends_idle_calls() {
-    let bots = Bots::start("", &[("SB_CALL_KEEP_ALIVE_TIMEOUT_MS", "3000")]).await;
+    let bots = Bots::start("", &[("SWITCHBOARD_CALLS__KEEP_ALIVE_TIMEOUT_MS", "3000")]).await;
     let (a, b) = bots.established().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let renewed = bots

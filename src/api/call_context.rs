@@ -1,9 +1,6 @@
-//! What every call route shares: the call service (started with the first call request), the
-//! caller's application as a call owner, resolving targets through the directory, meeting
-//! lookups for joins, the mapping of call errors to Graph errors, and response helpers.
-
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+//! What every call route shares: the server's call service, the caller's application as a call
+//! owner, resolving targets through the directory, meeting lookups for joins, the mapping of call
+//! errors to Graph errors, and response helpers.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,87 +10,15 @@ use serde::Serialize;
 
 use crate::api::error::ApiError;
 use crate::auth::extract::AuthenticatedApp;
-use crate::calls::call::{AppRef, CallTimers};
-use crate::calls::endpoints::{EndpointRegistry, NoEndpoints, Reach};
-use crate::calls::notify::Outbound;
+use crate::calls::call::AppRef;
+use crate::calls::endpoints::{EndpointRegistry, Reach};
 use crate::calls::registry::CallError;
-use crate::calls::runtime::{CallService, NoRinger, NotificationSink};
+use crate::calls::runtime::CallService;
 use crate::calls::validate::{InvalidField, Target};
 use crate::graph::Party;
 use crate::meetings::{self, MeetingRef};
-use crate::notify::{NotificationRequest, Notifier};
 use crate::server::state::AppState;
 use crate::store::MeetingRecord;
-
-/// The call service of one server, started by the first request that needs it. The server's
-/// `AppState` is built before any call code runs and holds no call registry, so the call routes
-/// carry this cell in a request extension and fill it on first use.
-#[derive(Clone, Default)]
-pub struct CallServiceCell(Arc<OnceLock<CallService>>);
-
-/// The call timer knobs, read from `SB_CALL_ANSWER_TIMEOUT_MS`, `SB_CALL_KEEP_ALIVE_TIMEOUT_MS`
-/// and `SB_CALL_TRANSFER_TIMEOUT_MS` so tests can shorten Graph's 15 s answer window and
-/// 45-minute keepAlive window. (Not `SWITCHBOARD_…`: the server configuration owns that prefix
-/// and refuses keys it does not know; these move into a `[calls]` section when it has one.)
-pub fn timers_from_env() -> CallTimers {
-    let read = |name: &str, default: Duration| match std::env::var(name) {
-        Ok(value) => match value.trim().parse::<u64>() {
-            Ok(ms) if ms > 0 => Duration::from_millis(ms),
-            _ => {
-                tracing::error!(variable = name, value = %value, "not a positive number of milliseconds; using the default");
-                default
-            }
-        },
-        Err(_) => default,
-    };
-    let defaults = CallTimers::default();
-    CallTimers {
-        answer_window: read("SB_CALL_ANSWER_TIMEOUT_MS", defaults.answer_window),
-        keep_alive_window: read("SB_CALL_KEEP_ALIVE_TIMEOUT_MS", defaults.keep_alive_window),
-        transfer_timeout: read("SB_CALL_TRANSFER_TIMEOUT_MS", defaults.transfer_timeout),
-    }
-}
-
-/// Hands notifications to the server's notifier.
-struct NotifierSink(Notifier);
-
-impl NotificationSink for NotifierSink {
-    fn deliver(&self, outbound: Outbound) {
-        let call_id = outbound.ordering_key.to_string();
-        let notification = match serde_json::to_value(&outbound.notification) {
-            Ok(value) => value,
-            Err(error) => {
-                tracing::error!(%error, call_id, "notification failed to serialize");
-                return;
-            }
-        };
-        let request = NotificationRequest {
-            app_id: outbound.app_id,
-            tenant_id: outbound.tenant_id,
-            callback_uri: outbound.callback_uri,
-            call_id,
-            notification,
-        };
-        // A refusal is counted, logged and listed by the notifier itself.
-        let _ = self.0.enqueue(request);
-    }
-}
-
-fn start_service(state: &AppState) -> CallService {
-    let service = CallService::start(
-        timers_from_env(),
-        state.media.as_ref().map(|media| media.plane_factory()),
-        Arc::new(NotifierSink(state.notifier.clone())),
-        Arc::new(NoRinger),
-    );
-    let ending = service.clone();
-    state
-        .shutdown
-        .on_shutdown("end every call", move || async move {
-            ending.with(|registry, _, fx| registry.end_all(fx));
-        });
-    service
-}
 
 /// The request's application with the server's call service.
 pub struct Calls {
@@ -110,14 +35,8 @@ impl FromRequestParts<AppState> for Calls {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let app = AuthenticatedApp::from_request_parts(parts, state).await?;
-        let cell = parts
-            .extensions
-            .get::<CallServiceCell>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal("call routes are mounted without their service"))?;
-        let service = cell.0.get_or_init(|| start_service(state)).clone();
         Ok(Calls {
-            service,
+            service: state.calls.clone(),
             state: state.clone(),
             app,
         })
@@ -182,7 +101,7 @@ impl Calls {
             },
             Party::User(_) => match store.get_user(&id).await.map_err(store_unavailable)? {
                 Some(user) if user.tenant_id == self.app.tenant_id => Ok(Reach::User {
-                    endpoints: NoEndpoints.endpoints_of(&id),
+                    endpoints: self.state.softphone.endpoints_of(&id),
                     user_id: user.id,
                 }),
                 _ => Err(refuse(&format!(

@@ -3,14 +3,13 @@
 //! and answers with the documented status (201 + `Location`, 202, 204, or 200 + `Location` +
 //! operation).
 
-use axum::Extension;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::api::call_context::{CallServiceCell, Calls, invalid, json_response};
+use crate::api::call_context::{Calls, invalid, json_response};
 use crate::api::error::ApiError;
 use crate::api::json::GraphJson;
 use crate::calls::validate::{self, OutgoingKind};
@@ -22,7 +21,7 @@ use crate::graph::requests::{
 use crate::meetings;
 use crate::server::state::AppState;
 
-/// The call, participant and operation routes, sharing one call service.
+/// The call, participant and operation routes.
 pub fn routes() -> Router<AppState> {
     let calls = "/communications/calls";
     let call = "/communications/calls/{call_id}";
@@ -46,7 +45,6 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{call}/unmute"), post(unmute))
         .merge(crate::api::participants::routes())
         .merge(crate::api::operations::routes())
-        .layer(Extension(CallServiceCell::default()))
 }
 
 fn entity_context(calls: &Calls) -> String {

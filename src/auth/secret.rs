@@ -44,27 +44,16 @@ pub fn hash_secret(secret: &str) -> String {
     )
 }
 
+/// Whether `stored` has the form [`hash_secret`] produces (scheme, iterations, salt, hash).
+pub fn is_secret_hash(stored: &str) -> bool {
+    parse(stored).is_some()
+}
+
 /// Whether `secret` matches a stored hash. A malformed stored hash never matches.
 pub fn verify_secret(secret: &str, stored: &str) -> bool {
-    let mut parts = stored.split('$');
-    let (Some(SCHEME), Some(iterations), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some((iterations, salt, hash)) = parse(stored) else {
         return false;
     };
-    let Some(iterations) = iterations.parse::<u32>().ok().and_then(NonZeroU32::new) else {
-        return false;
-    };
-    let (Ok(salt), Ok(hash)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(hash)) else {
-        return false;
-    };
-    if hash.is_empty() || hash.len() > HASH_LEN {
-        return false;
-    }
     pbkdf2::verify(
         pbkdf2::PBKDF2_HMAC_SHA256,
         iterations,
@@ -73,6 +62,28 @@ pub fn verify_secret(secret: &str, stored: &str) -> bool {
         &hash,
     )
     .is_ok()
+}
+
+/// The iterations, salt and hash of a stored hash, if it is well formed.
+fn parse(stored: &str) -> Option<(NonZeroU32, Vec<u8>, Vec<u8>)> {
+    let mut parts = stored.split('$');
+    let (Some(SCHEME), Some(iterations), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let iterations = iterations.parse::<u32>().ok().and_then(NonZeroU32::new)?;
+    let (Ok(salt), Ok(hash)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(hash)) else {
+        return None;
+    };
+    if hash.is_empty() || hash.len() > HASH_LEN {
+        return None;
+    }
+    Some((iterations, salt, hash))
 }
 
 #[cfg(test)]
@@ -87,6 +98,7 @@ mod tests {
         assert!(stored.starts_with("pbkdf2-sha256$100000$"), "{stored}");
         assert!(!stored.contains(&secret));
         assert!(verify_secret(&secret, &stored));
+        assert!(is_secret_hash(&stored));
         assert!(!verify_secret("wrong", &stored));
         assert_ne!(hash_secret(&secret), stored, "salt must differ per hash");
     }
@@ -101,6 +113,7 @@ mod tests {
             "pbkdf2-sha256$1000$$",
         ] {
             assert!(!verify_secret("s", stored), "{stored}");
+            assert!(!is_secret_hash(stored), "{stored}");
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct CallTimers {
     pub keep_alive_window: Duration,
     /// Longest a transfer may wait for its target before it is reported failed.
     pub transfer_timeout: Duration,
+    /// How long a user's softphone endpoints ring before the attempt ends with 408/10057.
+    pub user_ring_window: Duration,
 }
 
 impl Default for CallTimers {
@@ -53,6 +55,7 @@ impl Default for CallTimers {
             answer_window: Duration::from_secs(15),
             keep_alive_window: Duration::from_secs(45 * 60),
             transfer_timeout: Duration::from_secs(60),
+            user_ring_window: Duration::from_secs(30),
         }
     }
 }

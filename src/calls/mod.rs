@@ -17,6 +17,9 @@ mod registry_requests;
 mod registry_rules;
 #[cfg(test)]
 mod registry_tests;
+pub mod registry_users;
+#[cfg(test)]
+mod registry_users_tests;
 pub mod result_codes;
 pub mod runtime;
 pub mod state;

@@ -26,6 +26,8 @@ pub struct Effects {
     pub media: Vec<MediaCommand>,
     /// Users to ring on their signed-in endpoints.
     pub rings: Vec<RingUser>,
+    /// Changes to tell users' softphones about.
+    pub users: Vec<super::registry_users::UserNotice>,
 }
 
 /// Why a request on a call was refused.

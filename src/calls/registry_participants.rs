@@ -89,6 +89,14 @@ impl CallRegistry {
             .and_then(|c| c.member_mut(&participant))
             .ok_or_else(|| not_found("participant", participant_id))?;
         member.server_muted = true;
+        if member.leg.is_none() {
+            // A person on a softphone: the page shows it, and may unmute itself.
+            fx.users.push(super::registry_users::UserNotice {
+                conversation: conversation.clone(),
+                participant: participant.clone(),
+                change: super::registry_users::UserChange::ServerMuted,
+            });
+        }
         fx.media.push(MediaCommand::SetServerMuted {
             conversation: conversation.clone(),
             participant,

@@ -7,6 +7,7 @@ use super::ids::{CallId, ConversationId, ParticipantId};
 use super::media::{Hosting, MediaCommand};
 use super::notify;
 use super::registry::{CallRegistry, Departure, Effects};
+use super::registry_users::{UserChange, UserNotice};
 use super::result_codes::ResultCode;
 use super::state::CallState;
 use super::validate;
@@ -30,7 +31,20 @@ impl CallRegistry {
             .and_then(|m| m.leg.clone());
         match leg {
             Some(leg) => self.end_leg(&leg, code, detail, departure, fx),
-            None => self.member_left(conversation_id, participant, departure, fx),
+            None => {
+                // A user: its softphone hangs up (or stops ringing) when told.
+                if self.has_member(conversation_id, participant) {
+                    fx.users.push(UserNotice {
+                        conversation: conversation_id.clone(),
+                        participant: participant.clone(),
+                        change: UserChange::Ended {
+                            code,
+                            detail: detail.clone(),
+                        },
+                    });
+                }
+                self.member_left(conversation_id, participant, departure, fx)
+            }
         }
     }
 
@@ -227,6 +241,7 @@ impl CallRegistry {
             self.invitee_settled(&leg, &operation, participant, None, fx);
         }
         if kind == ConversationKind::PeerToPeer {
+            self.notice_peer_joined(conversation_id, participant, fx);
             for other in others_ringing {
                 self.end_member(
                     conversation_id,

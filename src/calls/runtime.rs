@@ -21,6 +21,7 @@ use super::media::{
 };
 use super::notify::Outbound;
 use super::registry::{CallRegistry, Effects};
+use super::registry_users::UserNotice;
 use super::result_codes::ResultCode;
 
 /// Builds the media plane from the sink it reports events to.
@@ -35,10 +36,14 @@ pub trait NotificationSink: Send + Sync + 'static {
     fn deliver(&self, outbound: Outbound);
 }
 
-/// Rings users on their endpoints; the softphone transport implements it. Must not block.
+/// Rings users on their endpoints and tells them what happened to their calls; the softphone
+/// transport implements it. Must not block: it is called with the registry locked.
 pub trait UserRinger: Send + Sync + 'static {
     /// Rings the user's endpoints.
     fn ring(&self, ring: RingUser);
+
+    /// Tells a user's softphone that its place in a conversation changed.
+    fn notify(&self, _notice: UserNotice) {}
 }
 
 /// A ringer for a server without softphones: never called, because users have no endpoints.
@@ -159,6 +164,9 @@ impl CallService {
             }
             for ring in fx.rings.drain(..) {
                 self.inner.ringer.ring(ring);
+            }
+            for notice in fx.users.drain(..) {
+                self.inner.ringer.notify(notice);
             }
             let refused: Vec<_> = fx
                 .media

@@ -29,6 +29,9 @@ enum Command {
     /// DTMF tools: generate tone files, detect digits in WAV files, run the conformance procedure.
     #[command(subcommand)]
     Dtmf(DtmfCommand),
+    /// Read a softphone password from the first line of standard input and print the
+    /// `password_hash` for a `[[users]]` entry.
+    HashPassword,
 }
 
 impl Cli {
@@ -37,8 +40,30 @@ impl Cli {
         match self.command {
             Command::Serve { config } => serve(config),
             Command::Dtmf(command) => command.run(),
+            Command::HashPassword => hash_password(),
         }
     }
+}
+
+/// Shortest password accepted: shorter ones are guessed quickly whatever the hash.
+const MIN_PASSWORD_CHARS: usize = 8;
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(error) = std::io::stdin().read_line(&mut line) {
+        eprintln!("switchboard: cannot read the password from standard input: {error}");
+        return ExitCode::from(2);
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        eprintln!(
+            "switchboard: the password has {chars} characters; allowed: {MIN_PASSWORD_CHARS} or more"
+        );
+        return ExitCode::from(2);
+    }
+    println!("{}", crate::auth::secret::hash_secret(password));
+    ExitCode::SUCCESS
 }
 
 fn serve(config_file: Option<PathBuf>) -> ExitCode {

@@ -1,5 +1,6 @@
 //! `switchboard serve`: binds, seeds the directory, serves, and shuts down gracefully.
 
+pub mod calls;
 pub mod router;
 pub mod shutdown;
 pub mod state;

@@ -37,6 +37,7 @@ pub fn build(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .route("/healthz", get(health))
         .merge(crate::media_plane::recordings::routes())
+        .merge(crate::softphone::routes())
         .nest("/v1.0", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,10 +7,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
+use crate::calls::runtime::CallService;
 use crate::config::Config;
 use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
 use crate::server::shutdown::Shutdown;
+use crate::softphone::Softphone;
 use crate::store::{Store, StoreError};
 use crate::throttle::{CallAdmission, RateLimiter};
 
@@ -36,9 +38,14 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).
     pub metrics: Option<PrometheusHandle>,
-    /// The real-time media plane (worker threads, prompts, recordings). Hand
-    /// `media.plane_factory()` to `CallService::start`; `None` runs calls signalling-only.
+    /// The real-time media plane (worker threads, prompts, recordings); `None` runs calls
+    /// signalling-only.
     pub media: Option<Arc<MediaEngine>>,
+    /// The call service: every live call, its timers and media events. Ends every call on
+    /// shutdown.
+    pub calls: CallService,
+    /// The softphone: sign-ins, signed-in pages (the endpoints users are rung on), users' calls.
+    pub softphone: Softphone,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,7 +82,8 @@ pub enum StateError {
 }
 
 impl AppState {
-    /// Opens the store and keys in `config.data_dir` and builds every service.
+    /// Opens the store and keys in `config.data_dir` and builds every service. Call it inside a
+    /// tokio runtime: the call service and media plane start their tasks on it.
     ///
     /// `public_url` is the resolved base URL (the bound port is known only after binding).
     pub fn build(
@@ -127,6 +135,17 @@ impl AppState {
             config.limits.max_concurrent_calls,
         );
         let media = MediaEngine::start(&config.media, &public_url)?;
+        let shutdown = Shutdown::new();
+        let timers = config.calls.timers();
+        let softphone = Softphone::new(timers.user_ring_window, media.clone());
+        let calls = super::calls::start_call_service(
+            timers,
+            Some(&media),
+            &notifier,
+            Arc::new(softphone.clone()),
+            &shutdown,
+        );
+        softphone.attach(calls.clone());
         Ok(AppState {
             config: Arc::new(config),
             public_url,
@@ -135,9 +154,11 @@ impl AppState {
             notifier,
             throttle: Arc::new(throttle),
             admission,
-            shutdown: Shutdown::new(),
+            shutdown,
             metrics,
             media: Some(media),
+            calls,
+            softphone,
         })
     }
 }
