@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bots;
 pub mod calls;
 pub mod cli;
 pub mod config;
