@@ -15,6 +15,7 @@ pub mod media_plane;
 pub mod meetings;
 pub mod metrics;
 pub mod notify;
+pub mod reminders;
 pub mod server;
 pub mod store;
 pub mod throttle;
