@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::analysis;
 use super::client::GraphClient;
-use super::events::{CallEvent, Outcome, tone_of_key};
+use super::events::{CallEvent, Outcome};
 use super::flow::expr::Value as FlowValue;
 use super::flow::hours::LocalMoment;
 use super::flow::model::{Collect, InputSettings, Menu, RecordSpec, RemindSpec, Template};
@@ -303,6 +303,7 @@ impl CallFlow {
             Err(_) => Ok(None),
             Ok(None) => Err(Stop::Broken("the bot's notification inbox closed".into())),
             Ok(Some(event)) => {
+                tracing::trace!(call = %self.call_id, ?event, "call event");
                 self.note(&event);
                 if self.ended {
                     return Err(Stop::Ended);
@@ -563,11 +564,8 @@ impl CallFlow {
 
     async fn record(&mut self, spec: &RecordSpec) -> Result<Done, Stop> {
         self.ensure_answered().await?;
-        let stop_tones: Vec<String> = spec
-            .stop_keys
-            .iter()
-            .filter_map(|k| tone_of_key(*k))
-            .collect();
+        // Graph spells stop tones as the keys themselves ("#"), unlike toneInfo's tone names.
+        let stop_tones: Vec<String> = spec.stop_keys.iter().map(char::to_string).collect();
         let body = json!({
             "bargeInAllowed": false,
             "initialSilenceTimeoutInSeconds": spec.initial_silence_secs,
