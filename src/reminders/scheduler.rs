@@ -22,6 +22,9 @@ use crate::store::ReminderRow;
 
 /// How often the store is asked for due reminders.
 const POLL: Duration = Duration::from_millis(250);
+/// Quiet kept after the prompts before hanging up: the last packets are still in the callee's
+/// jitter buffer when the prompt reports completion, and a hang-up on the last word sounds rude.
+const HANG_UP_GRACE: Duration = Duration::from_secs(2);
 /// Longest one reminder call may take, ringing and prompts included.
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(300);
 
@@ -256,6 +259,7 @@ async fn call(
                 }
             }
             CallEvent::OperationDone { id: op, .. } if prompt_op.as_deref() == Some(&op) => {
+                tokio::time::sleep(HANG_UP_GRACE).await;
                 let _ = client.delete(&path).await;
             }
             _ => {}
