@@ -21,6 +21,9 @@ use super::flow::{
     Action, AnalysisService, BotDefinition, ClosedAction, PartyRef, Prompt, StateId,
 };
 
+/// Quiet kept before `hangup`: a prompt reports completion when its last packet is sent, while
+/// the caller still has it in the jitter buffer, and a hang-up on the last word sounds rude.
+const HANG_UP_GRACE: Duration = Duration::from_secs(2);
 /// Longest wait for a transfer's outcome before the flow treats it as failed.
 const TRANSFER_WAIT: Duration = Duration::from_secs(120);
 /// Longest wait for the call to be established after answering.
@@ -249,6 +252,10 @@ impl CallFlow {
             Action::Analyse(name) => self.analyse(name).await,
             Action::Remind(spec) => self.remind(spec).await,
             Action::HangUp => {
+                if self.answered {
+                    // Let the last prompt drain from the caller's jitter buffer first.
+                    tokio::time::sleep(HANG_UP_GRACE).await;
+                }
                 self.hang_up().await?;
                 Ok(Done::Finished)
             }
