@@ -503,3 +503,54 @@ fn invalid_flows_stop_start_up_with_file_line_and_reason() {
     );
     assert!(!stderr.contains("listening on"), "{stderr}");
 }
+
+#[tokio::test]
+async fn ivr_key_one_transfers_the_caller_to_an_agent_who_answers() {
+    let s = setup().await;
+    let bots = &s.bots;
+    let call = bots.call_app(&bots.a1, IVR).await;
+    wait_for(&bots.a1.hook, |n| is_state(n, &call, "established")).await;
+    assert_eq!(
+        hear(bots, &bots.a1, &call, 5, 1, &PROMPTS).await,
+        ["welcome", "menu"]
+    );
+    send_key(bots, &bots.a1, &call, "tone1").await;
+
+    // A2 gets the transferred call from the caller, answers, and the two talk.
+    let incoming = wait_long(&bots.a2.hook, WAIT, "transferred call", |n| {
+        n["changeType"] == "created"
+    })
+    .await;
+    assert_eq!(
+        incoming["resourceData"]["source"]["identity"]["application"]["id"], APP_A1,
+        "{incoming}"
+    );
+    let agent_call = incoming["resourceData"]["id"].as_str().unwrap().to_owned();
+    bots.answer(&bots.a2, &agent_call).await;
+    wait_for(&bots.a2.hook, |n| is_state(n, &agent_call, "established")).await;
+    let rec = start_recording(bots, &bots.a1, &call, 5, 1).await;
+    start_op(
+        bots,
+        &bots.a2,
+        &agent_call,
+        "playPrompt",
+        json!({"prompts": [{"@odata.type": "#microsoft.graph.mediaPrompt",
+                            "mediaInfo": {"resourceId": "billing"}}]}),
+    )
+    .await;
+    let (pcm, rate) = recorded(bots, &bots.a1, &call, &rec).await;
+    // "connecting" may still be in the recording's first moments; the agent's voice must follow.
+    let heard = heard_prompts(&pcm, rate);
+    assert_eq!(
+        heard.last().map(String::as_str),
+        Some("billing"),
+        "{heard:?}"
+    );
+    assert!(
+        !call_log(&bots.a1.hook, &call)
+            .iter()
+            .any(|l| l.contains("terminated")),
+        "the caller's call goes on with the agent: {:?}",
+        call_log(&bots.a1.hook, &call)
+    );
+}

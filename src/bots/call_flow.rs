@@ -15,11 +15,13 @@ use super::client::GraphClient;
 use super::events::{CallEvent, Outcome};
 use super::flow::expr::Value as FlowValue;
 use super::flow::hours::LocalMoment;
-use super::flow::model::{Collect, InputSettings, Menu, RecordSpec, RemindSpec, Template};
+use super::flow::model::{RecordSpec, RemindSpec, Template};
 use super::flow::vars::Variables;
 use super::flow::{
     Action, AnalysisService, BotDefinition, ClosedAction, PartyRef, Prompt, StateId,
 };
+
+mod input;
 
 /// Quiet kept before `hangup`: a prompt reports completion when its last packet is sent, while
 /// the caller still has it in the jitter buffer, and a hang-up on the last word sounds rude.
@@ -441,90 +443,6 @@ impl CallFlow {
             }
         }
         Ok(())
-    }
-
-    /// Waits up to `timeout` for a key.
-    async fn wait_key(&mut self, timeout: Duration) -> Result<Option<char>, Stop> {
-        let deadline = Instant::now() + timeout;
-        while self.keys.is_empty() {
-            if self.next_event(deadline).await?.is_none() {
-                return Ok(None);
-            }
-        }
-        Ok(self.keys.pop_front())
-    }
-
-    async fn menu(&mut self, play: &[Prompt], menu: &Menu) -> Result<Done, Stop> {
-        let mut left = menu.input.retries;
-        let mut lead: Option<&Prompt> = None;
-        loop {
-            self.prompt_for_input(lead, play).await?;
-            let key = match self.keys.pop_front() {
-                Some(key) => Some(key),
-                None => self.wait_key(menu.input.timeout).await?,
-            };
-            lead = match key {
-                Some(key) => match menu.choices.iter().find(|(k, _)| *k == key) {
-                    Some((_, target)) => return Ok(Done::Goto(*target)),
-                    None => {
-                        tracing::debug!(call = %self.call_id, %key, "not a menu key");
-                        menu.input.invalid_prompt.as_ref()
-                    }
-                },
-                None => menu.input.timeout_prompt.as_ref(),
-            };
-            if left == 0 {
-                return Ok(Done::Failure("no valid key after every retry".to_owned()));
-            }
-            left -= 1;
-            // A wrong key pressed ahead must not count against the next attempt too.
-            self.keys.clear();
-        }
-    }
-
-    async fn prompt_for_input(
-        &mut self,
-        lead: Option<&Prompt>,
-        play: &[Prompt],
-    ) -> Result<(), Stop> {
-        self.ensure_answered().await?;
-        if !self.keys.is_empty() {
-            return Ok(());
-        }
-        let mut prompts: Vec<Prompt> = lead.into_iter().cloned().collect();
-        prompts.extend(play.iter().cloned());
-        self.play(&prompts, true).await
-    }
-
-    async fn collect(&mut self, play: &[Prompt], collect: &Collect) -> Result<Done, Stop> {
-        let InputSettings {
-            timeout,
-            retries,
-            invalid_prompt: _,
-            timeout_prompt,
-        } = &collect.input;
-        let mut left = *retries;
-        let mut lead: Option<&Prompt> = None;
-        loop {
-            self.prompt_for_input(lead, play).await?;
-            let mut digits = String::new();
-            while digits.len() < collect.max_digits {
-                match self.wait_key(*timeout).await? {
-                    Some(key) if Some(key) == collect.end_key => break,
-                    Some(key) => digits.push(key),
-                    None => break,
-                }
-            }
-            if !digits.is_empty() {
-                self.vars.set("digits", FlowValue::Str(digits));
-                return Ok(Done::Success);
-            }
-            if left == 0 {
-                return Ok(Done::Failure("no keys after every retry".to_owned()));
-            }
-            left -= 1;
-            lead = timeout_prompt.as_ref();
-        }
     }
 
     async fn transfer(&mut self, targets: &[PartyRef]) -> Result<Done, Stop> {
