@@ -285,4 +285,23 @@ async fn an_unanswered_reminder_is_retried_exactly_as_configured() {
         .await
         .unwrap();
     assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
+
+    // A scheduled reminder can be cancelled, once.
+    let later = schedule(&bots, reminder_body(3600, json!({"maxAttempts": 1}))).await;
+    let path = format!(
+        "/communications/reminders/{}",
+        later["id"].as_str().unwrap()
+    );
+    assert_eq!(bots.delete(&bots.a1, &path).await.status(), 204);
+    let read: Value = bots.get(&bots.a1, &path).await.json().await.unwrap();
+    assert_eq!(read["status"], "cancelled", "{read}");
+    let again = bots.delete(&bots.a1, &path).await;
+    let body = expect_graph_error(again, 400, "invalidRequest").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled"),
+        "{body}"
+    );
 }

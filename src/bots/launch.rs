@@ -18,6 +18,9 @@ use crate::auth::secret::{generate_secret, hash_secret};
 use crate::server::state::AppState;
 use crate::store::AppRecord;
 
+/// Longest a built-in bot or the reminder scheduler waits for one API request or download.
+const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why the built-in bots could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -47,9 +50,13 @@ pub fn local_base_url(bound: SocketAddr) -> String {
 pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchError> {
     let inbox = Inbox::bind().await.map_err(LaunchError::Inbox)?;
     let base_url = local_base_url(bound);
+    // API requests to this same server are quick; a stuck one must not hold a call for long.
     let http = reqwest::Client::builder()
+        .timeout(API_TIMEOUT)
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
+    // Analysis services get their own per-service timeout instead.
+    let analysis_http = reqwest::Client::new();
     crate::reminders::start(state, &base_url, inbox.clone(), http.clone());
     let Some(flows) = state.config.flows.clone() else {
         return Ok(());
@@ -81,7 +88,7 @@ pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchErro
             ),
             bot: bot.clone(),
             analysis: flows.analysis.clone(),
-            http: http.clone(),
+            http: analysis_http.clone(),
         });
         let notifications = inbox.register(&format!("bots/{}", bot.app_id));
         tokio::spawn(dispatch(runtime, notifications));

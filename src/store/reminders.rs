@@ -130,3 +130,54 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, app: &str, due: i64) -> ReminderRow {
+        ReminderRow {
+            id: id.into(),
+            app_id: app.into(),
+            tenant_id: "t".into(),
+            status: "scheduled".into(),
+            next_attempt_at: due,
+            document: serde_json::json!({"id": id}),
+        }
+    }
+
+    #[tokio::test]
+    async fn due_reminders_are_claimed_once_and_interrupted_ones_come_back() {
+        let store = Store::open_in_memory().unwrap();
+        store.put_reminder(row("early", "a1", 1_000)).await.unwrap();
+        store.put_reminder(row("late", "a1", 5_000)).await.unwrap();
+        store.put_reminder(row("other", "a2", 1_000)).await.unwrap();
+
+        let due: Vec<String> = store
+            .claim_due_reminders(2_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(due.len(), 2);
+        assert!(due.contains(&"early".to_owned()) && due.contains(&"other".to_owned()));
+        assert!(store.claim_due_reminders(2_000).await.unwrap().is_empty());
+        assert_eq!(
+            store.get_reminder("early").await.unwrap().unwrap().status,
+            "calling"
+        );
+
+        // A stop while calling: the reminder is due again at once, and claimed again.
+        assert_eq!(store.resume_interrupted_reminders(3_000).await.unwrap(), 2);
+        assert_eq!(store.claim_due_reminders(3_000).await.unwrap().len(), 2);
+
+        let mine = store.list_reminders("a1").await.unwrap();
+        assert_eq!(
+            mine.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["early", "late"]
+        );
+        assert_eq!(mine[0].document["id"], "early");
+        assert!(store.get_reminder("missing").await.unwrap().is_none());
+    }
+}
