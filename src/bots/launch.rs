@@ -48,7 +48,9 @@ pub fn local_base_url(bound: SocketAddr) -> String {
 
 /// Registers and starts the configured built-in bots and the reminder scheduler.
 pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchError> {
-    let inbox = Inbox::bind().await.map_err(LaunchError::Inbox)?;
+    let inbox = Inbox::bind(Arc::clone(&state.tokens))
+        .await
+        .map_err(LaunchError::Inbox)?;
     let base_url = local_base_url(bound);
     // API requests to this same server are quick; a stuck one must not hold a call for long.
     let http = reqwest::Client::builder()
@@ -90,7 +92,7 @@ pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchErro
             analysis: flows.analysis.clone(),
             http: analysis_http.clone(),
         });
-        let notifications = inbox.register(&format!("bots/{}", bot.app_id));
+        let notifications = inbox.register(&format!("bots/{}", bot.app_id), &bot.app_id);
         tokio::spawn(dispatch(runtime, notifications));
         tracing::info!(bot = %bot.name, app_id = %bot.app_id, "built-in bot answering calls");
     }

@@ -88,7 +88,7 @@ impl Scheduler {
         };
         let number = reminder.attempts.len() + 1;
         let key = format!("reminders/{}/{number}", reminder.id);
-        let mut events = self.inbox.register(&key);
+        let mut events = self.inbox.register(&key, &row.app_id);
         let client = GraphClient::new(
             self.http.clone(),
             &self.base_url,
