@@ -225,6 +225,27 @@ async fn an_unanswered_reminder_is_retried_exactly_as_configured() {
             "gap {gap:?}"
         );
     }
+    // Each attempt that was to be retried was reported as an update first.
+    let updates: Vec<Value> = bots
+        .a1
+        .hook
+        .notifications()
+        .into_iter()
+        .filter(|n| {
+            n["resourceUrl"] == format!("/communications/reminders/{id}")
+                && n["changeType"] == "updated"
+        })
+        .collect();
+    let retries: Vec<usize> = updates
+        .iter()
+        .map(|n| n["resourceData"]["attempts"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(retries, [1, 2], "{updates:#?}");
+    assert!(
+        updates
+            .iter()
+            .all(|n| n["resourceData"]["status"] == "scheduled")
+    );
     // Exactly three calls reached A2, and no more follow.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(incoming(&bots.a2.hook).len(), 3);

@@ -185,6 +185,9 @@ mod tests {
         assert_eq!(post(wrong_secret, Some(good.clone())).await, 404);
         assert_eq!(post(url, Some(good)).await, 202);
         assert_eq!(received.recv().await.unwrap()["changeType"], "created");
-        assert!(received.try_recv().is_err(), "refused POSTs deliver nothing");
+        assert!(
+            received.try_recv().is_err(),
+            "refused POSTs deliver nothing"
+        );
     }
 }

@@ -148,13 +148,13 @@ impl Scheduler {
             tracing::error!(reminder = %reminder.id, %error, "cannot store the reminder's outcome");
             return;
         }
-        if !again {
-            self.report(&app_id, &tenant_id, &reminder).await;
-        }
+        // `updated` after an attempt that will be retried, `deleted` with the final outcome.
+        let change = if again { "updated" } else { "deleted" };
+        self.report(&app_id, &tenant_id, &reminder, change).await;
     }
 
-    /// POSTs the final outcome to the reminder's callback URI (or the app's calling webhook).
-    async fn report(&self, app_id: &str, tenant_id: &str, reminder: &Reminder) {
+    /// POSTs the reminder to its callback URI (or the app's calling webhook).
+    async fn report(&self, app_id: &str, tenant_id: &str, reminder: &Reminder, change: &str) {
         let uri = match &reminder.callback_uri {
             Some(uri) => Some(uri.clone()),
             None => match self.state.store.get_app(app_id).await {
@@ -172,7 +172,7 @@ impl Scheduler {
         let path = reminder.path();
         let notification = json!({
             "@odata.type": "#microsoft.graph.commsNotification",
-            "changeType": "deleted",
+            "changeType": change,
             "resource": path.replacen("/communications", "/app", 1),
             "resourceUrl": path,
             "callbackUri": callback_uri,
