@@ -3,7 +3,8 @@
 //! each test reads back from a recording which prompts the caller heard, in which order.
 //!
 //! - front desk: a blocked caller is rejected; outside office hours the call is redirected to a
-//!   configured agent; otherwise it is answered and the prompt is heard;
+//!   configured agent (an app, which answers; a user signed in nowhere, which cannot); otherwise
+//!   it is answered and the prompt is heard;
 //! - IVR: welcome, menu, an invalid key and a timeout each re-prompt, key 1 tries an agent who
 //!   declines, the fallback records a message, the analysis service's `{"intent":"billing"}`
 //!   picks the billing prompt, goodbye, the bot hangs up;
@@ -31,6 +32,7 @@ const DESK: &str = "f0000000-0000-4000-8000-0000000000d1";
 const CLOSED_DESK: &str = "f0000000-0000-4000-8000-0000000000d2";
 const IVR: &str = "f0000000-0000-4000-8000-0000000000d3";
 const SLOW_IVR: &str = "f0000000-0000-4000-8000-0000000000d4";
+const USER_DESK: &str = "f0000000-0000-4000-8000-0000000000d5";
 
 /// Prompt names and their tone frequencies (clear of the DTMF frequencies).
 const PROMPTS: [(&str, f64); 9] = [
@@ -160,6 +162,23 @@ retries = 0
 on_failure = "end"
 
 [bots.states.end]
+hangup = true
+
+[[bots]]
+id = "{USER_DESK}"
+name = "User Desk"
+tenant = "{TENANT_A}"
+start = "hello"
+
+[bots.rules]
+hours = ["{hours}"]
+closed = {{ redirect = ["user:{USER_A}"], timeout_secs = 15 }}
+
+[bots.prompts]
+welcome = "welcome"
+
+[bots.states.hello]
+play = "welcome"
 hangup = true
 
 [[bots]]
@@ -383,6 +402,22 @@ async fn front_desk_rejects_blocked_callers_redirects_when_closed_and_answers_th
     .await;
     let (pcm, rate) = recorded(bots, &bots.a1, &call, &rec).await;
     assert_eq!(heard_prompts(&pcm, rate), ["billing"]);
+
+    // Redirected to a user who is signed in nowhere: the caller's call ends with 480/10037.
+    let call = bots.call_app(&bots.a1, USER_DESK).await;
+    let ended = wait_long(
+        &bots.a1.hook,
+        WAIT,
+        "end of the redirected call",
+        terminated(&call),
+    )
+    .await;
+    let info = &ended["resourceData"]["resultInfo"];
+    assert_eq!(
+        (info["code"].as_i64(), info["subcode"].as_i64()),
+        (Some(480), Some(10037)),
+        "{ended}"
+    );
 }
 
 fn heard_prompts(pcm: &[i16], rate: u32) -> Vec<String> {
