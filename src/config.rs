@@ -46,6 +46,16 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     /// Users to upsert at start.
     pub users: Vec<UserConfig>,
+    /// Built-in bots (`[[bots]]`). `crate::bots::flow` reads and checks them from the same file,
+    /// with file and line in every error; they are listed here only so the file is accepted.
+    #[serde(skip_serializing)]
+    pub bots: Vec<figment::value::Value>,
+    /// Speech-analysis services of built-in bots (`[[analysis]]`), read like `bots`.
+    #[serde(skip_serializing)]
+    pub analysis: Vec<figment::value::Value>,
+    /// The checked flows of the built-in bots, filled in by `switchboard serve` before start.
+    #[serde(skip)]
+    pub flows: Option<std::sync::Arc<crate::bots::flow::FlowConfig>>,
 }
 
 impl Default for Config {
@@ -65,6 +75,9 @@ impl Default for Config {
             tenants: Vec::new(),
             apps: Vec::new(),
             users: Vec::new(),
+            bots: Vec::new(),
+            analysis: Vec::new(),
+            flows: None,
         }
     }
 }

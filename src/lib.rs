@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bots;
 pub mod calls;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod media_plane;
 pub mod meetings;
 pub mod metrics;
 pub mod notify;
+pub mod reminders;
 pub mod server;
 pub mod softphone;
 pub mod store;

@@ -8,6 +8,7 @@ pub mod json;
 pub mod meetings;
 pub mod operations;
 pub mod participants;
+pub mod reminders;
 pub mod request_id;
 pub mod routes;
 

@@ -12,5 +12,6 @@ pub fn v1_routes() -> Router<AppState> {
         .merge(crate::notify::routes::routes())
         .merge(crate::api::calls::routes())
         .merge(crate::api::meetings::routes())
+        .merge(crate::api::reminders::routes())
     // Resource routers are merged here, e.g. `.merge(crate::calls::routes())`.
 }

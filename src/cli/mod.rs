@@ -67,13 +67,31 @@ fn hash_password() -> ExitCode {
 }
 
 fn serve(config_file: Option<PathBuf>) -> ExitCode {
-    let config = match crate::config::Config::load(config_file.as_deref()) {
+    let mut config = match crate::config::Config::load(config_file.as_deref()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("switchboard: {error}");
             return ExitCode::from(2);
         }
     };
+    match &config_file {
+        Some(path) => println!(
+            "Configuration: {}",
+            std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+        ),
+        None => println!(
+            "Configuration: none given, built-in defaults (start with --config FILE to read one; \
+             examples/demo.toml shows the built-in bots' flow language)"
+        ),
+    }
+    if let Err(errors) = crate::bots::setup::prepare(&mut config, config_file.as_deref()) {
+        for error in &errors.0 {
+            eprintln!("switchboard: invalid bot flow: {error}");
+        }
+        return ExitCode::from(2);
+    }
     crate::logging::init(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

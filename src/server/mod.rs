@@ -29,6 +29,9 @@ pub enum ServeError {
     /// Seeding the directory failed.
     #[error(transparent)]
     Seed(#[from] crate::store::seed::SeedError),
+    /// The built-in bots or the reminder scheduler could not start.
+    #[error(transparent)]
+    Bots(#[from] crate::bots::launch::LaunchError),
     /// The HTTP server failed.
     #[error("HTTP server: {0}")]
     Http(std::io::Error),
@@ -50,6 +53,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if let Some(demo) = seed_directory(&state.store, &state.config).await? {
         print_demo_banner(&demo, &public_url, &state.config.data_dir);
     }
+    crate::bots::start(&state, bound).await?;
     tracing::info!(data_dir = %state.config.data_dir.display(), public_url = %public_url, issuer = %state.tokens.issuer(), "switchboard started");
     // Tests and scripts parse this line for the bound port.
     tracing::info!("listening on http://{bound}");

@@ -1,4 +1,5 @@
-//! The embedded SQLite store: directory (tenants, applications, users) and online meetings.
+//! The embedded SQLite store: directory (tenants, applications, users), online meetings and
+//! scheduled reminder calls.
 //!
 //! One connection behind a `std::sync::Mutex`, used from `spawn_blocking` so a query never blocks
 //! the async runtime. Queries are small and indexed; one connection is enough for the directory
@@ -6,6 +7,7 @@
 
 mod apps;
 mod meetings;
+mod reminders;
 mod schema;
 pub mod seed;
 mod tenants;
@@ -18,6 +20,7 @@ use rusqlite::Connection;
 
 pub use apps::{AppRecord, NewApp};
 pub use meetings::MeetingRecord;
+pub use reminders::ReminderRow;
 pub use tenants::TenantRecord;
 pub use users::UserRecord;
 

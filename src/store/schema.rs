@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry moves the schema from version `index` to `index + 1`. Append only.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL
@@ -40,7 +41,20 @@ CREATE TABLE online_meetings (
 );
 CREATE INDEX online_meetings_organizer ON online_meetings(tenant_id, organizer_id);
 CREATE INDEX online_meetings_vtc ON online_meetings(tenant_id, video_teleconference_id);
-"#];
+"#,
+    r#"
+CREATE TABLE reminders (
+    id              TEXT PRIMARY KEY,
+    app_id          TEXT NOT NULL,
+    tenant_id       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    reminder_json   TEXT NOT NULL
+);
+CREATE INDEX reminders_due ON reminders(status, next_attempt_at);
+CREATE INDEX reminders_app ON reminders(app_id);
+"#,
+];
 
 /// Brings the schema up to date.
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
