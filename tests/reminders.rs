@@ -192,7 +192,7 @@ async fn an_unanswered_reminder_is_retried_exactly_as_configured() {
         data.path(),
         prompts.path(),
         hooks().await,
-        &[("SB_CALL_ANSWER_TIMEOUT_MS", "1500")],
+        &[("SWITCHBOARD_CALLS__ANSWER_TIMEOUT_MS", "1500")],
     )
     .await;
     let reminder = schedule(
