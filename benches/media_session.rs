@@ -7,6 +7,8 @@
 
 #[path = "support/media_fixture.rs"]
 mod media_fixture;
+#[path = "support/paired.rs"]
+mod paired;
 
 use criterion::{BatchSize, Criterion, criterion_group};
 use media_fixture::{Fixture, Stream};
@@ -189,80 +191,15 @@ fn benches(c: &mut Criterion) {
 
 criterion_group!(media, benches);
 
-/// Median of a finished bench, in ns, from criterion's saved estimates.
-fn median_ns(bench: &str) -> Option<f64> {
-    let path = format!(
-        "{}/criterion/{GROUP}/{bench}/new/estimates.json",
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target"
-        )
-        .into())
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
-/// Frames per timed block of the paired measurement.
-const BLOCK: usize = 200;
-/// Blocks per path (each block times the bare decode and the path back to back).
-const BLOCKS: usize = 150;
-
-/// The ratio of `path` to a bare decode, measured in alternating blocks so both see the same load
-/// (these machines are shared: criterion's medians of two benches run minutes apart can disagree by
-/// more than the difference being measured). Returns (median ratio, median µs of the path, median µs
-/// of the decode).
-fn paired(fx: &Fixture, mut path: impl FnMut()) -> (f64, f64, f64) {
-    let mut dec = opus::Decoder::new(16_000, opus::Channels::Mono).unwrap();
-    let mut out = [0i16; FRAME_SAMPLES];
-    let mut n = 0;
-    let mut decode_block = || {
-        let t = Instant::now();
-        for _ in 0..BLOCK {
-            n = (n + 1) % fx.packets.len();
-            black_box(dec.decode(&fx.packets[n], &mut out, false).unwrap());
-        }
-        t.elapsed().as_secs_f64()
-    };
-    let mut path_block = || {
-        let t = Instant::now();
-        for _ in 0..BLOCK {
-            path();
-        }
-        t.elapsed().as_secs_f64()
-    };
-    let (mut ratios, mut paths, mut decodes) = (Vec::new(), Vec::new(), Vec::new());
-    for b in 0..BLOCKS {
-        let (d, p) = if b % 2 == 0 {
-            let d = decode_block();
-            (d, path_block())
-        } else {
-            let p = path_block();
-            (decode_block(), p)
-        };
-        ratios.push(p / d);
-        paths.push(p * 1e6 / BLOCK as f64);
-        decodes.push(d * 1e6 / BLOCK as f64);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (
-        median(&mut ratios),
-        median(&mut paths),
-        median(&mut decodes),
-    )
-}
-
 /// One call-frame of a session path.
 type FramePath<'a> = Box<dyn FnMut() + 'a>;
 
 /// The paired ratios of every session path.
 fn paired_table(fx: &Fixture) {
     println!(
-        "\npaired with a bare libopus decode ({BLOCKS} alternating blocks of {BLOCK} frames):"
+        "\npaired with a bare libopus decode ({} alternating blocks of {} frames):",
+        paired::BLOCKS,
+        paired::BLOCK
     );
     println!("| path (per call-frame) | median | bare decode, same blocks | ratio |");
     println!("|---|---|---|---|");
@@ -295,7 +232,7 @@ fn paired_table(fx: &Fixture) {
         }),
     ));
     for (name, mut f) in rows {
-        let (ratio, path_us, decode_us) = paired(fx, &mut f);
+        let (ratio, path_us, decode_us) = paired::paired(&fx.packets, 1, &mut f);
         println!("| {name} | {path_us:.2} µs | {decode_us:.2} µs | {ratio:.2} |");
     }
 }
@@ -304,7 +241,7 @@ fn main() {
     media();
     Criterion::default().configure_from_args().final_summary();
     paired_table(&Fixture::load());
-    let Some(base) = median_ns("bare_libopus_decode_16k") else {
+    let Some(base) = paired::median_ns(GROUP, "bare_libopus_decode_16k") else {
         return;
     };
     println!("\n| path (per call-frame) | median | × bare decode |");
@@ -320,7 +257,7 @@ fn main() {
         "listen_live_encode",
         "mix_3_legs",
     ] {
-        if let Some(m) = median_ns(bench) {
+        if let Some(m) = paired::median_ns(GROUP, bench) {
             println!("| {bench} | {:.2} µs | {:.2} |", m / 1000.0, m / base);
         }
     }

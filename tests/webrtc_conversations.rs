@@ -1,7 +1,8 @@
 //! People on WebRTC legs in conversations of the media engine, each person a str0m client over
 //! real loopback UDP with real Opus: a bot and a person (audio both ways, an RFC 4733 key named
-//! after its presser, once), two people with nobody else, a conference of three people and a bot
-//! (everyone hears everyone else's tone and not their own, server mute, a person leaving), and
+//! after its presser, once), two people with nobody else, a bot joining two people (the move onto
+//! the conference mix and back, a key named after its presser), a conference of three people and a
+//! bot (everyone hears everyone else's tone and not their own, server mute, a person leaving), and
 //! people whose media is lost (vanished after connecting, never connected).
 //!
 //! The signaling routes that hand a browser's offer to the engine belong to the softphone, so
@@ -324,4 +325,68 @@ async fn a_person_who_never_connects_fails_at_the_connect_timeout() {
     let mut again = rig.join("never", "ann", 700.0).await;
     assert_eq!(again.leg.call, ann.leg.call);
     rig.connect(&mut [&mut again]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_invited_into_two_peoples_call_is_heard_by_both_and_gets_their_keys() {
+    let mut rig = Rig::start(|_| {});
+    rig.tone_prompt("bot-tone", BOT_HZ, 3.0);
+    let mut ann = rig.join("invite", "ann", 600.0).await;
+    let mut bob = rig.join("invite", "bob", 1100.0).await;
+    rig.connect(&mut [&mut ann, &mut bob]).await;
+    // The bot joins the two: the conversation moves onto the conference mix.
+    let bot = rig.bot(&mut [&mut ann, &mut bob], "invite", "bot").await;
+    rig.plane
+        .submit(MediaCommand::SubscribeTones { call: bot.clone() })
+        .unwrap();
+    rig.play(&bot, "bot-tone");
+    rig.run(&mut [&mut ann, &mut bob], Duration::from_millis(500))
+        .await;
+    let before_key = rig.seen.len();
+    bob.client
+        .send_digit(std::time::Instant::now(), 4, Duration::from_millis(120))
+        .unwrap();
+    check_window(
+        &mut rig,
+        &mut [&mut ann, &mut bob],
+        Duration::from_millis(1500),
+        |p| {
+            let other = if p.tone_hz == 600.0 { 1100.0 } else { 600.0 };
+            (vec![other, BOT_HZ], vec![p.tone_hz])
+        },
+    )
+    .await;
+    let keys: Vec<MediaEvent> = rig
+        .events_since(before_key)
+        .into_iter()
+        .filter(|e| matches!(e, MediaEvent::ToneDetected { .. }))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![MediaEvent::ToneDetected {
+            call: bot.clone(),
+            tone: switchboard_media::dtmf::Digit::D4,
+            participant: Some(bob.leg.participant.clone()),
+        }],
+        "one key, named after Bob"
+    );
+
+    // The bot leaves: the two are back to talking directly, and still hear each other.
+    rig.plane
+        .submit(MediaCommand::CloseLeg { call: bot.clone() })
+        .unwrap();
+    rig.run(&mut [&mut ann, &mut bob], Duration::from_millis(300))
+        .await;
+    check_window(
+        &mut rig,
+        &mut [&mut ann, &mut bob],
+        Duration::from_millis(1500),
+        |p| {
+            let other = if p.tone_hz == 600.0 { 1100.0 } else { 600.0 };
+            (vec![other], vec![p.tone_hz, BOT_HZ])
+        },
+    )
+    .await;
+    assert_eq!(ann.client.undecodable_packets(), 0);
+    assert_eq!(bob.client.undecodable_packets(), 0);
 }

@@ -22,20 +22,23 @@ use common::realtime_run::RealtimeRun;
 
 struct Counting;
 
+// Per thread, so tests running side by side in this binary never count each other's work.
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
-    // Counted per thread: tests run in parallel, and the positive control's allocation on its
-    // own thread must not land in another test's count.
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
     static CLOCK_READS: Cell<u64> = const { Cell::new(0) };
 }
 
-fn count(counter: &'static std::thread::LocalKey<Cell<u64>>) -> u64 {
-    counter.with(Cell::get)
+/// Adds one to a per-thread counter when the thread is armed.
+fn count(counter: &'static std::thread::LocalKey<Cell<u64>>) {
+    if armed_now() {
+        counter.with(|c| c.set(c.get() + 1));
+    }
 }
 
-fn bump(counter: &'static std::thread::LocalKey<Cell<u64>>) {
-    counter.with(|c| c.set(c.get() + 1));
+/// This thread's count.
+fn read(counter: &'static std::thread::LocalKey<Cell<u64>>) -> u64 {
+    counter.with(Cell::get)
 }
 
 fn armed_now() -> bool {
@@ -53,21 +56,15 @@ fn armed<T>(f: impl FnOnce() -> T) -> T {
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if armed_now() {
-            bump(&ALLOCATIONS);
-        }
+        count(&ALLOCATIONS);
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if armed_now() {
-            bump(&ALLOCATIONS);
-        }
+        count(&ALLOCATIONS);
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if armed_now() {
-            bump(&ALLOCATIONS);
-        }
+        count(&ALLOCATIONS);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -79,9 +76,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn note_clock_read() {
-    if armed_now() {
-        bump(&CLOCK_READS);
-    }
+    count(&CLOCK_READS);
 }
 
 /// Interposes libc's `clock_gettime` (what `Instant::now` and `SystemTime::now` call): counts, then
@@ -121,16 +116,16 @@ pub unsafe extern "C" fn time(out: *mut libc::time_t) -> libc::time_t {
 #[test]
 fn a_minute_of_play_record_mix_and_detect_allocates_nothing_and_reads_no_clock() {
     let mut run = RealtimeRun::new();
-    let before = (count(&ALLOCATIONS), count(&CLOCK_READS));
+    let before = (read(&ALLOCATIONS), read(&CLOCK_READS));
     armed(|| while run.step() {});
     assert_eq!(run.shortfall(), None, "the run did not do what it claims");
     assert_eq!(
-        count(&ALLOCATIONS) - before.0,
+        read(&ALLOCATIONS) - before.0,
         0,
         "allocations on the media path"
     );
     assert_eq!(
-        count(&CLOCK_READS) - before.1,
+        read(&CLOCK_READS) - before.1,
         0,
         "clock reads on the media path"
     );
@@ -138,14 +133,14 @@ fn a_minute_of_play_record_mix_and_detect_allocates_nothing_and_reads_no_clock()
 
 #[test]
 fn the_instruments_see_an_allocation_and_a_clock_read() {
-    let before = (count(&ALLOCATIONS), count(&CLOCK_READS));
+    let before = (read(&ALLOCATIONS), read(&CLOCK_READS));
     armed(|| {
         std::hint::black_box(Vec::<u8>::with_capacity(16));
         std::hint::black_box(std::time::Instant::now());
         std::hint::black_box(std::time::SystemTime::now());
     });
-    assert!(count(&ALLOCATIONS) > before.0);
-    assert!(count(&CLOCK_READS) >= before.1 + 2);
+    assert!(read(&ALLOCATIONS) > before.0);
+    assert!(read(&CLOCK_READS) >= before.1 + 2);
 }
 
 /// How a child process ended.

@@ -13,8 +13,10 @@ pub struct DetectorConfig {
     /// Floor: each of the two tones must be at least this loud, in dBm0. Default −45 dBm0, so
     /// −30 dBm0 tones are found with 15 dB to spare and AT&T's −55 dBm0 is always rejected.
     pub min_level_dbm0: f32,
-    /// Lowest accepted twist (high-group level minus low-group level), in dB. Default −9.5 dB:
-    /// the required −8 dB plus room for the level measurement's spread.
+    /// Lowest accepted twist (high-group level minus low-group level), in dB. Default −10 dB:
+    /// the required −8 dB plus room for the level measurement's spread (the stronger tone leaks
+    /// into the weaker one's bin and moves its measured level by up to about 1 dB), which
+    /// leaves the same 0.9 dB margin as the +4 dB side.
     pub min_twist_db: f32,
     /// Highest accepted twist (high-group level minus low-group level), in dB. Default +5.5 dB:
     /// the required +4 dB plus room for the level measurement's spread.
@@ -22,9 +24,15 @@ pub struct DetectorConfig {
     /// Largest accepted frequency deviation of either tone, in percent of its nominal frequency.
     /// Default 2.5 %: the middle of the required accept (±1.5 %) and reject (±3.5 %) limits.
     pub max_frequency_deviation_pct: f32,
-    /// Smallest share of a window's energy the two tones must carry. Default 0.85. It is also
-    /// what makes a window that the tone only partly covers fail, so it sets the timing edges.
+    /// Smallest share of a window's energy above the background noise floor the two tones must
+    /// carry. Default 0.85. It is also what makes a window that the tone only partly covers
+    /// fail, so it sets the timing edges (in noise as in silence).
     pub min_tone_energy_ratio: f32,
+    /// Smallest share of a window's whole energy, background noise included, the two tones must
+    /// carry. Default 0.7: tones are found down to about 6 dB S/N, and however loud the
+    /// background, most of a window must be tone. Set it equal to `min_tone_energy_ratio` to
+    /// ignore the noise floor.
+    pub min_raw_tone_energy_ratio: f32,
     /// Each group's strongest tone must exceed the group's second strongest by this much, in dB.
     /// Default 6 dB.
     pub min_group_margin_db: f32,
@@ -43,10 +51,11 @@ impl Default for DetectorConfig {
         DetectorConfig {
             sample_rate: 8000,
             min_level_dbm0: -45.0,
-            min_twist_db: -9.5,
+            min_twist_db: -10.0,
             max_twist_db: 5.5,
             max_frequency_deviation_pct: 2.5,
             min_tone_energy_ratio: 0.85,
+            min_raw_tone_energy_ratio: 0.7,
             min_group_margin_db: 6.0,
             min_on_ms: 26.0,
             max_dropout_ms: 10.0,
@@ -86,6 +95,12 @@ impl DetectorConfig {
             self.min_tone_energy_ratio,
             0.6,
             0.98,
+        )?;
+        check(
+            "min_raw_tone_energy_ratio",
+            self.min_raw_tone_energy_ratio,
+            0.5,
+            self.min_tone_energy_ratio,
         )?;
         check("min_group_margin_db", self.min_group_margin_db, 0.0, 20.0)?;
         check("min_on_ms", self.min_on_ms, 16.0, 200.0)?;

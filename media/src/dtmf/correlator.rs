@@ -8,13 +8,16 @@
 //! accumulator row, and four independent accumulator rows keep the multiply-add units busy. The
 //! same code is compiled for AVX-512, for AVX2 + FMA and for the baseline; CPUs with AVX-512 VNNI
 //! run the 16-bit integer kernel of `kernel_vnni` instead, which needs a quarter of the
-//! multiply-adds. The best one the CPU has is chosen once, when the detector is built. All
-//! numeric work of a sub-block (the 16 kHz decimator, the correlation, the window judgement) runs
-//! inside that one compiled function.
+//! multiply-adds. The best one the CPU has is chosen once, when the detector is built, and the
+//! whole of [`ToneDetector::push`](super::ToneDetector::push) is compiled once per kernel, so a
+//! frame crosses one dispatch, not one per sub-block.
+//!
+//! Every kernel sees the same 8 kHz integer samples: 16 kHz input goes through one integer
+//! decimator (`[1, 3, 3, 1]/8`, rounded), written twice (portable here, intrinsics in
+//! `kernel_vnni`) with identical results.
 
 use std::sync::OnceLock;
 
-use super::analysis::{WindowAnalyzer, WindowHit};
 use super::digit::{HIGH_GROUP_HZ, LOW_GROUP_HZ};
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK};
 
@@ -29,69 +32,65 @@ pub(crate) fn bin_frequencies() -> [f32; BINS] {
     f
 }
 
-/// Lanes of a table row: eight cosines then eight negated sines.
-const LANES: usize = 2 * BINS;
-
-/// `cos(ω·m)` and `−sin(ω·m)` for every bin and every sample of a sub-block, one row per sample.
-#[derive(Debug)]
-#[repr(align(64))]
-pub(crate) struct Tables {
-    rows: [[f32; LANES]; SUB_BLOCK],
-}
-
-/// One table for every detector in the process: many channels share the same 2 KiB in cache.
-static TABLES: OnceLock<Tables> = OnceLock::new();
-
-impl Tables {
-    /// The shared tables, computed on first use.
-    pub(crate) fn shared() -> &'static Tables {
-        TABLES.get_or_init(|| {
-            let freqs = bin_frequencies();
-            let mut t = Tables {
-                rows: [[0.0; LANES]; SUB_BLOCK],
-            };
-            for (m, row) in t.rows.iter_mut().enumerate() {
-                for (b, &f) in freqs.iter().enumerate() {
-                    let phase =
-                        std::f64::consts::TAU * f64::from(f) / f64::from(ANALYSIS_RATE) * m as f64;
-                    row[b] = phase.cos() as f32;
-                    row[BINS + b] = -phase.sin() as f32;
-                }
-            }
-            t
-        })
-    }
-}
-
-/// The correlation of one sub-block: `X[b] = Σ x[m]·e^{−jω_b m}` with the phase reference at the
-/// sub-block's first sample, and the sub-block's energy `Σ x[m]²` as eight partial sums (summed
-/// once per window, so this stays one vector).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct SubBlockSpectrum {
-    pub re: [f32; BINS],
-    pub im: [f32; BINS],
-    pub energy: [f32; 8],
-}
-
-/// The last three sub-blocks' spectra.
-pub(crate) type Ring = [SubBlockSpectrum; 3];
+/// Lanes of a spectrum or a table row: eight cosine sums then eight (negated) sine sums.
+pub(crate) const LANES: usize = 2 * BINS;
 
 /// Input samples kept from the previous sub-block for the 16 kHz decimator.
 pub(crate) const HISTORY: usize = 2;
 
-/// One sub-block of input as received (the conversion to `f32` happens in the kernel, vectorised
-/// for its instruction set).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SubBlockInput<'a> {
-    /// 32 samples at 8 kHz.
-    At8k(&'a [i16; SUB_BLOCK]),
-    /// 64 samples at 16 kHz, and the two input samples before them for the decimator.
-    At16k {
-        /// The last two samples of the previous sub-block.
+/// The last three sub-blocks' correlations, which make up one analysis window: per sub-block
+/// `X[b] = Σ x[m]·e^{−jω_b m}` (phase reference at its first sample; lanes 0–7 real, 8–15
+/// imaginary). 192 bytes, three cache lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(64))]
+pub(crate) struct Ring {
+    pub spectra: [[f32; LANES]; 3],
+}
+
+/// What a kernel hands back besides the spectrum it stores: the sub-block's power per bin
+/// `|X[b]|²` and its energy `Σ x[m]²`, in registers, for the window screening. Aligned so the
+/// eight powers are one aligned vector wherever the struct is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
+pub(crate) struct SubBlockLevels {
+    pub power: [f32; BINS],
+    pub energy: f32,
+}
+
+/// Slots `(oldest, middle, newest)` of the window whose newest sub-block is in slot `newest`.
+#[inline(always)]
+pub(crate) fn window_slots(newest: usize) -> (usize, usize, usize) {
+    match newest {
+        0 => (1, 2, 0),
+        1 => (2, 0, 1),
+        _ => (0, 1, 2),
+    }
+}
+
+/// What one compiled kernel provides: the correlation of a sub-block at either rate.
+pub(crate) trait KernelOps {
+    /// The kernel's shared tables.
+    type Tables: 'static;
+    /// The tables, computed on first use; fetched once per push, not per sub-block.
+    fn tables() -> &'static Self::Tables;
+    /// Correlates 32 samples at 8 kHz: the spectrum into `ring` slot `slot`, the power per bin
+    /// and the energy returned.
+    fn correlate_8k(
+        tables: &Self::Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels;
+    /// Decimates 64 samples at 16 kHz to 32 at 8 kHz through `[1, 3, 3, 1]/8` (rounded,
+    /// saturated; `history` is the two samples before them) and correlates them like
+    /// [`Self::correlate_8k`].
+    fn correlate_16k(
+        tables: &Self::Tables,
         history: [i16; HISTORY],
-        /// This sub-block's samples.
-        samples: &'a [i16; 2 * SUB_BLOCK],
-    },
+        samples: &[i16; 2 * SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels;
 }
 
 /// Which compiled version of the kernel this machine runs.
@@ -120,93 +119,168 @@ fn has_vnni() -> bool {
 impl Kernel {
     /// The fastest kernel this CPU supports.
     pub(crate) fn detect() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has_vnni() {
-                return Kernel::Avx512Vnni;
-            }
-            if has!("avx512f") && has!("fma") {
-                return Kernel::Avx512;
-            }
-            if has!("avx2") && has!("fma") {
-                return Kernel::Avx2Fma;
-            }
-        }
-        Kernel::Portable
+        *Kernel::all_supported()
+            .last()
+            .expect("the portable kernel is always supported")
     }
 
-    /// Every kernel this CPU can run, for tests that compare them.
+    /// Every kernel this CPU can run, slowest first.
+    pub(crate) fn all_supported() -> &'static [Kernel] {
+        static SUPPORTED: OnceLock<Vec<Kernel>> = OnceLock::new();
+        SUPPORTED.get_or_init(|| {
+            let mut all = vec![Kernel::Portable];
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx2") && has!("fma") {
+                    all.push(Kernel::Avx2Fma);
+                }
+                if has!("avx512f") && has!("fma") {
+                    all.push(Kernel::Avx512);
+                }
+                if has_vnni() {
+                    all.push(Kernel::Avx512Vnni);
+                }
+            }
+            all
+        })
+    }
+
+    /// Runs `K`'s correlation on one sub-block, through the compiled version that matches `self`
+    /// (for tests and the kernel comparison; the detector dispatches whole pushes instead).
     #[cfg(test)]
-    pub(crate) fn all_supported() -> Vec<Kernel> {
-        let mut all = vec![Kernel::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx2") && has!("fma") {
-                all.push(Kernel::Avx2Fma);
-            }
-            if has!("avx512f") && has!("fma") {
-                all.push(Kernel::Avx512);
-            }
-            if has_vnni() {
-                all.push(Kernel::Avx512Vnni);
-            }
-        }
-        all
-    }
-
-    /// Correlates one sub-block (16 kHz input is first low-passed and decimated to 8 kHz) into
-    /// `ring[slot]`, and judges the window of the three sub-blocks in `ring` (oldest at
-    /// `slot + 1`) when given an analyzer.
-    #[inline]
-    pub(crate) fn sub_block(
+    pub(crate) fn correlate(
         self,
-        input: SubBlockInput<'_>,
+        x: &[i16; SUB_BLOCK],
         ring: &mut Ring,
         slot: usize,
-        analyzer: Option<&WindowAnalyzer>,
-    ) -> Option<WindowHit> {
+    ) -> SubBlockLevels {
         match self {
-            Kernel::Portable => sub_block_body::<false>(input, ring, slot, analyzer),
+            Kernel::Portable => Portable::correlate_8k(Portable::tables(), x, ring, slot),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx2Fma` is only built by `detect` or `all_supported`, after
-            // checking that this CPU has AVX2 and FMA.
-            Kernel::Avx2Fma => unsafe { sub_block_avx2(input, ring, slot, analyzer) },
+            // SAFETY: these kernels are only listed by `all_supported` after checking that this
+            // CPU has the features they are compiled for.
+            Kernel::Avx2Fma | Kernel::Avx512 => unsafe { correlate_fma(x, ring, slot) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx512` is only built by `detect` or `all_supported`, after
-            // checking that this CPU has AVX-512F and FMA.
-            Kernel::Avx512 => unsafe { sub_block_avx512(input, ring, slot, analyzer) },
+            // SAFETY: as above.
+            Kernel::Avx512Vnni => unsafe { super::kernel_vnni::correlate_for_test(x, ring, slot) },
+        }
+    }
+
+    /// Runs this kernel's decimator on one sub-block (tests only).
+    #[cfg(test)]
+    pub(crate) fn decimate(
+        self,
+        history: [i16; HISTORY],
+        samples: &[i16; 2 * SUB_BLOCK],
+    ) -> [i16; SUB_BLOCK] {
+        match self {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx512Vnni` is only built by `detect` or `all_supported`, after
-            // `has_vnni` confirmed every feature the kernel is compiled for.
+            // SAFETY: only listed by `all_supported` after checking the CPU's features.
             Kernel::Avx512Vnni => unsafe {
-                super::kernel_vnni::sub_block_vnni(input, ring, slot, analyzer)
+                super::kernel_vnni::decimate_for_test(history, samples)
             },
+            _ => decimate_body(history, samples),
         }
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-fn sub_block_avx2(
-    input: SubBlockInput<'_>,
-    ring: &mut Ring,
-    slot: usize,
-    analyzer: Option<&WindowAnalyzer>,
-) -> Option<WindowHit> {
-    sub_block_body::<true>(input, ring, slot, analyzer)
+fn correlate_fma(x: &[i16; SUB_BLOCK], ring: &mut Ring, slot: usize) -> SubBlockLevels {
+    Fma::correlate_8k(Fma::tables(), x, ring, slot)
+}
+
+/// The float kernel without fused multiply-add (any target).
+pub(crate) struct Portable;
+/// The float kernel with fused multiply-add (AVX2 or AVX-512 builds).
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Fma;
+
+impl KernelOps for Portable {
+    type Tables = Tables;
+    #[inline(always)]
+    fn tables() -> &'static Tables {
+        Tables::shared()
+    }
+    #[inline(always)]
+    fn correlate_8k(
+        tables: &Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<false>(tables, x, ring, slot)
+    }
+    #[inline(always)]
+    fn correlate_16k(
+        tables: &Tables,
+        history: [i16; HISTORY],
+        samples: &[i16; 2 * SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<false>(tables, &decimate_body(history, samples), ring, slot)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn sub_block_avx512(
-    input: SubBlockInput<'_>,
-    ring: &mut Ring,
-    slot: usize,
-    analyzer: Option<&WindowAnalyzer>,
-) -> Option<WindowHit> {
-    sub_block_body::<true>(input, ring, slot, analyzer)
+impl KernelOps for Fma {
+    type Tables = Tables;
+    #[inline(always)]
+    fn tables() -> &'static Tables {
+        Tables::shared()
+    }
+    #[inline(always)]
+    fn correlate_8k(
+        tables: &Tables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<true>(tables, x, ring, slot)
+    }
+    #[inline(always)]
+    fn correlate_16k(
+        tables: &Tables,
+        history: [i16; HISTORY],
+        samples: &[i16; 2 * SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        correlate_body::<true>(tables, &decimate_body(history, samples), ring, slot)
+    }
+}
+
+/// `cos(ω·m)` and `−sin(ω·m)` for every bin and every sample of a sub-block, one row per sample.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Tables {
+    rows: [[f32; LANES]; SUB_BLOCK],
+}
+
+/// One table for every detector in the process: many channels share the same 2 KiB in cache.
+static TABLES: OnceLock<Tables> = OnceLock::new();
+
+impl Tables {
+    /// The shared tables, computed on first use.
+    fn shared() -> &'static Tables {
+        TABLES.get_or_init(|| {
+            let freqs = bin_frequencies();
+            let mut t = Tables {
+                rows: [[0.0; LANES]; SUB_BLOCK],
+            };
+            for (m, row) in t.rows.iter_mut().enumerate() {
+                for (b, &f) in freqs.iter().enumerate() {
+                    let phase =
+                        std::f64::consts::TAU * f64::from(f) / f64::from(ANALYSIS_RATE) * m as f64;
+                    row[b] = phase.cos() as f32;
+                    row[BINS + b] = -phase.sin() as f32;
+                }
+            }
+            t
+        })
+    }
 }
 
 /// `a·b + c`, fused where the instruction set has it (`f32::mul_add` without hardware FMA is a
@@ -216,64 +290,39 @@ pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// Decimation (on 16 kHz input), correlation and window judgement of one sub-block.
+/// The integer `[1, 3, 3, 1]/8` decimator: `y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1] + 4)
+/// >> 3`, saturated to 16 bits, with the history in front.
 #[inline(always)]
-fn sub_block_body<const FUSED: bool>(
-    input: SubBlockInput<'_>,
-    ring: &mut Ring,
-    slot: usize,
-    analyzer: Option<&WindowAnalyzer>,
-) -> Option<WindowHit> {
-    let tables = Tables::shared();
-    let x: [f32; SUB_BLOCK] = match input {
-        SubBlockInput::At8k(samples) => std::array::from_fn(|i| f32::from(samples[i])),
-        SubBlockInput::At16k { history, samples } => {
-            let wide: [f32; HISTORY + 2 * SUB_BLOCK] = std::array::from_fn(|i| {
-                f32::from(if i < HISTORY {
-                    history[i]
-                } else {
-                    samples[i - HISTORY]
-                })
-            });
-            // y[k] = (x[2k−2] + 3·x[2k−1] + 3·x[2k] + x[2k+1]) / 8, the history in front.
-            std::array::from_fn(|k| {
-                let i = 2 * k;
-                (wide[i] + 3.0 * (wide[i + 1] + wide[i + 2]) + wide[i + 3]) * 0.125
-            })
-        }
+fn decimate_body(history: [i16; HISTORY], samples: &[i16; 2 * SUB_BLOCK]) -> [i16; SUB_BLOCK] {
+    let at = |i: usize| -> i32 {
+        i32::from(if i < HISTORY {
+            history[i]
+        } else {
+            samples[i - HISTORY]
+        })
     };
-    let out = &mut ring[slot];
-    correlate_body::<FUSED>(&x, tables, out);
-    out.energy = match input {
-        // On integers the compiler keeps the sum of squares a vector (it may reorder integer
-        // adds, not float ones). A quarter of each square keeps four of them inside an i32.
-        SubBlockInput::At8k(samples) => {
-            let mut quarter = [0i32; 8];
-            for c in 0..SUB_BLOCK / 8 {
-                for (i, q) in quarter.iter_mut().enumerate() {
-                    let v = i32::from(samples[c * 8 + i]);
-                    *q += (v * v) >> 2;
-                }
-            }
-            quarter.map(|q| q as f32 * 4.0)
-        }
-        SubBlockInput::At16k { .. } => std::array::from_fn(|i| {
-            let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
-            (a * a + b * b) + (c * c + d * d)
-        }),
-    };
-    let analyzer = analyzer?;
-    analyzer.judge::<FUSED>(&ring[(slot + 1) % 3], &ring[(slot + 2) % 3], &ring[slot])
+    std::array::from_fn(|k| {
+        let i = 2 * k;
+        let y = (at(i) + 3 * (at(i + 1) + at(i + 2)) + at(i + 3) + 4) >> 3;
+        y.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+    })
 }
 
-/// The correlation (not the energy, see `sub_block_body`), inlined into each compiled version so
+/// Amplitude response of the `[1, 3, 3, 1]/8` decimation filter at `f` Hz on 16 kHz input.
+pub(crate) fn decimator_gain(f: f32) -> f32 {
+    (std::f32::consts::PI * f / 16_000.0).cos().powi(3)
+}
+
+/// Correlation, power per bin and energy of one sub-block, inlined into each compiled version so
 /// the compiler vectorises it for that instruction set.
 #[inline(always)]
 fn correlate_body<const FUSED: bool>(
-    x: &[f32; SUB_BLOCK],
     tables: &Tables,
-    out: &mut SubBlockSpectrum,
-) {
+    samples: &[i16; SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    let x: [f32; SUB_BLOCK] = std::array::from_fn(|i| f32::from(samples[i]));
     // Four independent accumulator rows: a single row would wait on the previous add every sample.
     let mut acc = [[0.0f32; LANES]; 4];
     for group in 0..SUB_BLOCK / 4 {
@@ -286,10 +335,24 @@ fn correlate_body<const FUSED: bool>(
             }
         }
     }
-    for b in 0..BINS {
-        out.re[b] = (acc[0][b] + acc[1][b]) + (acc[2][b] + acc[3][b]);
-        out.im[b] = (acc[0][BINS + b] + acc[1][BINS + b]) + (acc[2][BINS + b] + acc[3][BINS + b]);
-    }
+    let spectrum: [f32; LANES] =
+        std::array::from_fn(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
+    let power = std::array::from_fn(|b| {
+        madd::<FUSED>(
+            spectrum[b],
+            spectrum[b],
+            spectrum[BINS + b] * spectrum[BINS + b],
+        )
+    });
+    ring.spectra[slot] = spectrum;
+    // Eight partial sums, added pairwise: a whole-vector expression the compiler keeps in lanes.
+    let partial: [f32; 8] = std::array::from_fn(|i| {
+        let (a, b, c, d) = (x[i], x[i + 8], x[i + 16], x[i + 24]);
+        (a * a + b * b) + (c * c + d * d)
+    });
+    let energy = ((partial[0] + partial[4]) + (partial[1] + partial[5]))
+        + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+    SubBlockLevels { power, energy }
 }
 
 #[cfg(test)]
@@ -305,18 +368,23 @@ mod tests {
                     as i16
             });
             let energy: f32 = samples.iter().map(|&s| f32::from(s).powi(2)).sum();
-            for kernel in Kernel::all_supported() {
+            for &kernel in Kernel::all_supported() {
                 let mut ring = Ring::default();
-                kernel.sub_block(SubBlockInput::At8k(&samples), &mut ring, 0, None);
-                let spec = ring[0];
-                let magnitude = spec.re[b].hypot(spec.im[b]);
+                let levels = kernel.correlate(&samples, &mut ring, 0);
+                let magnitude = ring.spectra[0][b].hypot(ring.spectra[0][BINS + b]);
                 // A 32-sample block does not hold whole periods, so the negative-frequency image
                 // leaks a little: allow 10 %.
                 assert!(
                     (magnitude / (500.0 * 32.0) - 1.0).abs() < 0.1,
                     "{kernel:?} bin {b}: {magnitude}"
                 );
-                assert!((spec.energy.iter().sum::<f32>() - energy).abs() < 1e-3 * energy);
+                assert!(
+                    (levels.power[b] / (magnitude * magnitude) - 1.0).abs() < 1e-4,
+                    "{kernel:?} bin {b}: power {} vs |X|² {}",
+                    levels.power[b],
+                    magnitude * magnitude
+                );
+                assert!((levels.energy - energy).abs() < 1e-3 * energy);
             }
         }
     }
@@ -327,44 +395,55 @@ mod tests {
         for (m, s) in samples.iter_mut().enumerate() {
             *s = ((m * 7919) % 2000) as i16 - 1000;
         }
-        let narrow: &[i16; SUB_BLOCK] = samples[..SUB_BLOCK].try_into().unwrap();
-        let inputs = [
-            SubBlockInput::At8k(narrow),
-            SubBlockInput::At16k {
-                history: [300, -700],
-                samples: &samples,
-            },
-        ];
-        for input in inputs {
-            let mut reference = Ring::default();
-            Kernel::Portable.sub_block(input, &mut reference, 1, None);
-            for kernel in Kernel::all_supported() {
-                let mut ring = Ring::default();
-                kernel.sub_block(input, &mut ring, 1, None);
-                let (a, b) = (reference[1], ring[1]);
-                // The float kernels agree to rounding; the integer kernel's 2⁻¹⁰ tables (and,
-                // at 16 kHz, its integer decimator) to 0.2 % of the largest bin.
-                let largest = (0..BINS)
-                    .map(|i| a.re[i].hypot(a.im[i]))
-                    .fold(0.0, f32::max);
-                let tolerance = 2e-3 * largest + 0.5;
-                let (ea, eb): (f32, f32) = (a.energy.iter().sum(), b.energy.iter().sum());
+        let narrow: [i16; SUB_BLOCK] = samples[..SUB_BLOCK].try_into().unwrap();
+        let mut reference = Ring::default();
+        let reference_levels = Kernel::Portable.correlate(&narrow, &mut reference, 1);
+        for &kernel in Kernel::all_supported() {
+            let mut ring = Ring::default();
+            let levels = kernel.correlate(&narrow, &mut ring, 1);
+            // The float kernels agree to rounding; the integer kernel's 2⁻¹⁰ tables to 0.2 % of
+            // the largest bin.
+            let (a, b) = (&reference.spectra[1], &ring.spectra[1]);
+            let largest = (0..BINS)
+                .map(|i| a[i].hypot(a[BINS + i]))
+                .fold(0.0, f32::max);
+            let tolerance = 2e-3 * largest + 0.5;
+            let (ea, eb) = (reference_levels.energy, levels.energy);
+            assert!(
+                (ea - eb).abs() <= 1e-3 * ea,
+                "{kernel:?}: energy {ea} vs {eb}"
+            );
+            for l in 0..LANES {
                 assert!(
-                    (ea - eb).abs() <= 1e-3 * ea,
-                    "{kernel:?}: energy {ea} vs {eb}"
+                    (a[l] - b[l]).abs() < tolerance,
+                    "{kernel:?} lane {l}: {} vs {}",
+                    a[l],
+                    b[l]
                 );
-                for i in 0..BINS {
-                    assert!(
-                        (a.re[i] - b.re[i]).abs() < tolerance
-                            && (a.im[i] - b.im[i]).abs() < tolerance,
-                        "{kernel:?} bin {i}: {} {} vs {} {}",
-                        a.re[i],
-                        a.im[i],
-                        b.re[i],
-                        b.im[i]
-                    );
-                }
             }
+        }
+    }
+
+    #[test]
+    fn every_kernel_decimates_alike_and_saturates() {
+        let mut samples = [0i16; 2 * SUB_BLOCK];
+        for (m, s) in samples.iter_mut().enumerate() {
+            *s = ((m * 7919) % 60_000) as i16;
+        }
+        // Full scale everywhere at the end: (1 + 3 + 3 + 1)·32767/8 rounds up to 32768.
+        samples[2 * SUB_BLOCK - 8..].fill(i16::MAX);
+        let history = [i16::MIN, 12_345];
+        let reference = Kernel::Portable.decimate(history, &samples);
+        assert_eq!(reference[SUB_BLOCK - 1], i16::MAX);
+        // y[0] = (x[−2] + 3·x[−1] + 3·x[0] + x[1] + 4) >> 3
+        let expected0 = (i32::from(history[0])
+            + 3 * (i32::from(history[1]) + i32::from(samples[0]))
+            + i32::from(samples[1])
+            + 4)
+            >> 3;
+        assert_eq!(i32::from(reference[0]), expected0);
+        for &kernel in Kernel::all_supported() {
+            assert_eq!(kernel.decimate(history, &samples), reference, "{kernel:?}");
         }
     }
 }

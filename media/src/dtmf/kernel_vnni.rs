@@ -13,17 +13,28 @@
 //! 16 kHz input is decimated in integers first: `vpmaddwd` turns each sample pair into
 //! `3·x[2k] + x[2k+1]` and `x[2k] + 3·x[2k+1]`, and the `[1, 3, 3, 1]/8` output is the first of
 //! one pair plus the second of the pair before, shifted right by three.
+//!
+//! Two details the compiler would otherwise undo. The multiply-adds use the saturating form
+//! `vpdpwssds`: the plain form is, to the compiler, an add of a `vpmaddwd`, and it splits the
+//! chain into two instructions per pair and re-associates the adds; saturation never happens
+//! here (see above), and its form is kept as one instruction. And at 8 kHz each sample pair is
+//! broadcast straight from the caller's buffer (one load); given the samples in a register as
+//! well, the compiler would extract the pairs from it instead, three instructions a pair. At
+//! 16 kHz the decimated samples are in a register and a permutation broadcasts each pair
+//! (measured: as fast as storing them and broadcasting from memory, faster than a forced
+//! `vpermd`).
 
 use std::arch::x86_64::{
-    __m512i, _mm256_storeu_si256, _mm512_add_epi32, _mm512_alignr_epi32, _mm512_cvtepi32_ps,
-    _mm512_cvtsepi32_epi16, _mm512_dpwssd_epi32, _mm512_dpwssds_epi32, _mm512_loadu_si512,
-    _mm512_madd_epi16, _mm512_mul_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_si512,
-    _mm512_srai_epi32, _mm512_storeu_ps,
+    __m512i, _mm256_add_ps, _mm256_castpd_ps, _mm256_storeu_ps, _mm512_add_epi32,
+    _mm512_alignr_epi32, _mm512_castps_pd, _mm512_castps512_ps256, _mm512_castsi256_si512,
+    _mm512_cvtepi32_ps, _mm512_cvtsepi32_epi16, _mm512_dpwssds_epi32, _mm512_extractf64x4_pd,
+    _mm512_inserti64x4, _mm512_loadu_si512, _mm512_madd_epi16, _mm512_mul_ps,
+    _mm512_permutexvar_epi32, _mm512_reduce_add_ps, _mm512_set1_epi32, _mm512_set1_ps,
+    _mm512_setzero_si512, _mm512_srai_epi32, _mm512_storeu_ps,
 };
 use std::sync::OnceLock;
 
-use super::analysis::{WindowAnalyzer, WindowHit};
-use super::correlator::{BINS, HISTORY, Ring, SubBlockInput, SubBlockSpectrum, bin_frequencies};
+use super::correlator::{BINS, HISTORY, KernelOps, Ring, SubBlockLevels, bin_frequencies};
 use super::timing::{ANALYSIS_RATE, SUB_BLOCK};
 
 /// Fixed-point scale of the tables: 1.0 is 2¹⁰.
@@ -76,27 +87,75 @@ fn load(values: &[i16; 32]) -> __m512i {
     unsafe { _mm512_loadu_si512(values.as_ptr().cast()) }
 }
 
-/// The sub-block kernel; see [`super::correlator::Kernel::sub_block`].
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-pub(crate) fn sub_block_vnni(
-    input: SubBlockInput<'_>,
-    ring: &mut Ring,
-    slot: usize,
-    analyzer: Option<&WindowAnalyzer>,
-) -> Option<WindowHit> {
-    let narrow = match input {
-        SubBlockInput::At8k(samples) => *samples,
-        SubBlockInput::At16k { history, samples } => decimate(history, samples),
-    };
-    correlate(&narrow, &mut ring[slot]);
-    let analyzer = analyzer?;
-    analyzer.judge::<true>(&ring[(slot + 1) % 3], &ring[(slot + 2) % 3], &ring[slot])
+/// The AVX-512 VNNI kernel. Its functions may only run on a CPU with the features of
+/// [`super::correlator::Kernel::Avx512Vnni`]; the detector only uses it inside code compiled for
+/// those features, after checking them.
+pub(crate) struct Vnni;
+
+impl KernelOps for Vnni {
+    type Tables = PairTables;
+
+    #[inline(always)]
+    fn tables() -> &'static PairTables {
+        PairTables::shared()
+    }
+
+    #[inline(always)]
+    fn correlate_8k(
+        tables: &PairTables,
+        x: &[i16; SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        // SAFETY: `Vnni` is only used by code compiled for these features, which runs only after
+        // `Kernel::detect` or `Kernel::all_supported` confirmed them.
+        unsafe { correlate_8k(tables, x, ring, slot) }
+    }
+
+    #[inline(always)]
+    fn correlate_16k(
+        tables: &PairTables,
+        history: [i16; HISTORY],
+        samples: &[i16; 2 * SUB_BLOCK],
+        ring: &mut Ring,
+        slot: usize,
+    ) -> SubBlockLevels {
+        // SAFETY: as for `correlate_8k`.
+        unsafe { correlate_16k(tables, history, samples, ring, slot) }
+    }
 }
 
-/// 64 samples at 16 kHz to 32 at 8 kHz through `[1, 3, 3, 1]/8`, rounded.
+/// [`Vnni::correlate_8k`] for tests, callable from code not compiled for the features.
+#[cfg(test)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+pub(crate) fn correlate_for_test(
+    x: &[i16; SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    correlate_8k(PairTables::shared(), x, ring, slot)
+}
+
+/// The decimator alone, for tests, callable from code not compiled for the features.
+#[cfg(test)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+pub(crate) fn decimate_for_test(
+    history: [i16; HISTORY],
+    samples: &[i16; 2 * SUB_BLOCK],
+) -> [i16; SUB_BLOCK] {
+    let mut out = [0i16; SUB_BLOCK];
+    // SAFETY: `out` is 64 writable bytes; unaligned stores are allowed.
+    unsafe {
+        std::arch::x86_64::_mm512_storeu_si512(out.as_mut_ptr().cast(), decimate(history, samples));
+    }
+    out
+}
+
+/// 64 samples at 16 kHz to 32 at 8 kHz through `[1, 3, 3, 1]/8`, rounded and saturated, in one
+/// register.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-fn decimate(history: [i16; HISTORY], samples: &[i16; 2 * SUB_BLOCK]) -> [i16; SUB_BLOCK] {
+fn decimate(history: [i16; HISTORY], samples: &[i16; 2 * SUB_BLOCK]) -> __m512i {
     let first: &[i16; 32] = samples[..32]
         .try_into()
         .expect("64 samples split in halves");
@@ -124,57 +183,106 @@ fn decimate(history: [i16; HISTORY], samples: &[i16; 2 * SUB_BLOCK]) -> [i16; SU
         _mm512_add_epi32(ahead_hi, shifted_hi),
         half,
     ));
-    let mut out = [0i16; SUB_BLOCK];
-    // SAFETY: `out` has room for 2 × 16 16-bit values; unaligned stores are allowed.
-    unsafe {
-        _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm512_cvtsepi32_epi16(y_lo));
-        _mm256_storeu_si256(
-            out.as_mut_ptr().add(16).cast(),
-            _mm512_cvtsepi32_epi16(y_hi),
-        );
-    }
-    out
+    _mm512_inserti64x4::<1>(
+        _mm512_castsi256_si512(_mm512_cvtsepi32_epi16(y_lo)),
+        _mm512_cvtsepi32_epi16(y_hi),
+    )
 }
 
-/// Correlation and energy of 32 samples at 8 kHz.
+/// Correlation, power per bin and energy of 32 samples at 8 kHz, read from memory.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-fn correlate(x: &[i16; SUB_BLOCK], out: &mut SubBlockSpectrum) {
-    let tables = PairTables::shared();
-    // Four independent accumulators: one would wait on the previous multiply-add every pair.
-    let mut acc = [_mm512_setzero_si512(); 4];
-    for group in 0..PAIRS / 4 {
-        for (u, a) in acc.iter_mut().enumerate() {
-            let p = 4 * group + u;
-            // SAFETY: samples 2p and 2p + 1 are inside `x`; the read has no alignment need.
-            // Read as one 32-bit number (low sample in the low half, x86 being little-endian) so
-            // the broadcast comes straight from memory.
-            let pair = unsafe { std::ptr::read_unaligned(x.as_ptr().add(2 * p).cast::<i32>()) };
-            *a = _mm512_dpwssd_epi32(*a, _mm512_set1_epi32(pair), load(&tables.rows[p]));
-        }
+fn correlate_8k(
+    tables: &PairTables,
+    x: &[i16; SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    let pair = |p: usize| {
+        // SAFETY: samples 2p and 2p + 1 are inside `x`; the read has no alignment need. Read as
+        // one 32-bit number (low sample in the low half, x86 being little-endian).
+        _mm512_set1_epi32(unsafe { std::ptr::read_unaligned(x.as_ptr().add(2 * p).cast::<i32>()) })
+    };
+    correlate(tables, pair, opaque_load(x), ring, slot)
+}
+
+/// Loads 32 16-bit numbers through a load the compiler cannot see into. Given the samples in a
+/// register, it would rewrite the 16 pair broadcasts from memory (one folded load each) as
+/// extractions from that register, three instructions a pair.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn opaque_load(values: &[i16; 32]) -> __m512i {
+    let v: __m512i;
+    // SAFETY: reads the 64 bytes of `values` (no alignment needed) and nothing else.
+    unsafe {
+        std::arch::asm!(
+            "vmovdqu64 {v}, [{p}]",
+            v = out(zmm_reg) v,
+            p = in(reg) values.as_ptr(),
+            options(pure, readonly, nostack, preserves_flags)
+        );
     }
-    let sums = _mm512_add_epi32(
-        _mm512_add_epi32(acc[0], acc[1]),
-        _mm512_add_epi32(acc[2], acc[3]),
-    );
-    let spectrum = _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(1.0 / TABLE_ONE));
-    let mut lanes = [0.0f32; 2 * BINS];
-    // SAFETY: `lanes` has room for 16 floats; unaligned stores are allowed.
-    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), spectrum) };
-    out.re.copy_from_slice(&lanes[..BINS]);
-    out.im.copy_from_slice(&lanes[BINS..]);
-    // Σx² as 16 pair sums (saturating: two full-scale negative samples reach 2³¹), as floats
-    // before folding to the 8 lanes the window analysis adds up.
-    let samples = load(x);
-    let squares = _mm512_cvtepi32_ps(_mm512_dpwssds_epi32(
-        _mm512_setzero_si512(),
-        samples,
-        samples,
-    ));
-    let mut pair_energy = [0.0f32; 2 * BINS];
-    // SAFETY: `pair_energy` has room for 16 floats; unaligned stores are allowed.
-    unsafe { _mm512_storeu_ps(pair_energy.as_mut_ptr(), squares) };
-    for (i, e) in out.energy.iter_mut().enumerate() {
-        *e = pair_energy[i] + pair_energy[i + 8];
+    v
+}
+
+/// Decimation, then correlation, power per bin and energy of one 16 kHz sub-block.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+fn correlate_16k(
+    tables: &PairTables,
+    history: [i16; HISTORY],
+    samples: &[i16; 2 * SUB_BLOCK],
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    let x = decimate(history, samples);
+    let pair = |p: usize| _mm512_permutexvar_epi32(_mm512_set1_epi32(p as i32), x);
+    correlate(tables, pair, x, ring, slot)
+}
+
+/// Correlation, power per bin and energy of 32 samples; `pair(p)` broadcasts the sample pair
+/// `p` to every lane, `x` holds all of them.
+#[inline(always)]
+fn correlate(
+    tables: &PairTables,
+    pair: impl Fn(usize) -> __m512i,
+    x: __m512i,
+    ring: &mut Ring,
+    slot: usize,
+) -> SubBlockLevels {
+    // Four independent accumulators: one would wait on the previous multiply-add every pair.
+    // SAFETY (all intrinsics below): only reached from the functions above, which are compiled
+    // for and only run on CPUs with AVX-512F/BW/VNNI.
+    unsafe {
+        let mut acc = [_mm512_setzero_si512(); 4];
+        for group in 0..PAIRS / 4 {
+            for (u, a) in acc.iter_mut().enumerate() {
+                let p = 4 * group + u;
+                *a = _mm512_dpwssds_epi32(*a, load(&tables.rows[p]), pair(p));
+            }
+        }
+        let sums = _mm512_add_epi32(
+            _mm512_add_epi32(acc[0], acc[1]),
+            _mm512_add_epi32(acc[2], acc[3]),
+        );
+        let spectrum = _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(1.0 / TABLE_ONE));
+        // |X|²: square every lane, then add the imaginary half onto the real half.
+        let squares = _mm512_mul_ps(spectrum, spectrum);
+        let power = _mm256_add_ps(
+            _mm512_castps512_ps256(squares),
+            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(squares))),
+        );
+        // Σx² as 16 pair sums (saturating: two full-scale negative samples reach 2³¹), summed
+        // as floats (the integer total can pass 2³¹).
+        let pair_energy = _mm512_cvtepi32_ps(_mm512_dpwssds_epi32(_mm512_setzero_si512(), x, x));
+        // The slot's spectrum row holds 16 floats, `levels.power` 8; unaligned stores are
+        // allowed.
+        _mm512_storeu_ps(ring.spectra[slot].as_mut_ptr(), spectrum);
+        let mut levels = SubBlockLevels {
+            energy: _mm512_reduce_add_ps(pair_energy),
+            ..SubBlockLevels::default()
+        };
+        _mm256_storeu_ps(levels.power.as_mut_ptr(), power);
+        levels
     }
 }

@@ -12,9 +12,12 @@ pub mod generator;
 mod kernel_vnni;
 mod media_time;
 pub mod merger;
+mod noise_floor;
 pub mod telephone_event;
 mod timing;
 
+#[cfg(test)]
+mod kernel_tests;
 #[cfg(test)]
 mod merger_tests;
 
