@@ -8,15 +8,17 @@
 //! page of a browser.
 
 mod calls_support;
+mod meeting_support;
 mod softphone_support;
 mod support;
 
 use std::time::Duration;
 
 use calls_support::*;
+use meeting_support::*;
 use serde_json::{Value, json};
 use softphone_support::*;
-use support::audio::{mean_power, power_at, tone};
+use support::audio::tone;
 use support::browser::Page;
 use support::*;
 
@@ -27,51 +29,6 @@ const PERSON_D: &str = "ud000000-0000-4000-8000-0000000000ud";
 const PEOPLE: [(&str, f64); 3] = [(USER_A, 600.0), (AGENT, 950.0), (PERSON_D, 1400.0)];
 /// The bot's tone (its prompt).
 const BOT_HZ: f64 = 1850.0;
-
-/// Installs `window.toneMeter` in a page: a Web Audio analyser on the received stream that
-/// averages power spectra between `start()` and `read(freqs)`, which returns each frequency's
-/// share of the total power (±3 bins of 5.9 Hz, the analyser window's main lobe).
-const TONE_METER: &str = r#"
-(async () => {
-  const context = new AudioContext();
-  await context.resume();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 8192;
-  analyser.smoothingTimeConstant = 0;
-  context.createMediaStreamSource(document.getElementById("remote-audio").srcObject)
-    .connect(analyser);
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  const sum = new Float64Array(analyser.frequencyBinCount);
-  let frames = 0;
-  let timer = null;
-  window.toneMeter = {
-    start() {
-      sum.fill(0);
-      frames = 0;
-      clearInterval(timer);
-      timer = setInterval(() => {
-        analyser.getFloatFrequencyData(bins);
-        for (let i = 0; i < bins.length; i++) sum[i] += Math.pow(10, bins[i] / 10);
-        frames++;
-      }, 100);
-    },
-    read(freqs) {
-      clearInterval(timer);
-      const hz = context.sampleRate / analyser.fftSize;
-      let total = 0;
-      for (let i = 2; i < sum.length; i++) total += sum[i];
-      const shares = freqs.map((f) => {
-        const centre = Math.round(f / hz);
-        let power = 0;
-        for (let i = centre - 3; i <= centre + 3; i++) power += sum[i];
-        return total > 0 ? power / total : 0;
-      });
-      return { frames, shares };
-    },
-  };
-  return context.state;
-})()
-"#;
 
 /// The frequencies every measurement reports, people first, then the bot.
 fn all_tones() -> Vec<f64> {
@@ -89,107 +46,14 @@ struct Person {
 /// The share of each of [`all_tones`] in what each page received while `during` ran.
 fn measure_pages(people: &mut [Person], during: impl FnOnce()) -> Vec<Vec<f64>> {
     for p in people.iter_mut() {
-        p.phones.eval(&p.page, "toneMeter.start()");
+        start_tone_meter(&mut p.phones, &p.page);
     }
     during();
-    let freqs = serde_json::to_string(&all_tones()).unwrap();
     people
         .iter_mut()
-        .map(|p| {
-            let read = p.phones.eval(&p.page, &format!("toneMeter.read({freqs})"));
-            assert!(read["frames"].as_u64().unwrap() >= 10, "{read}");
-            read["shares"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_f64().unwrap())
-                .collect()
-        })
+        .map(|p| read_tone_meter(&mut p.phones, &p.page, &all_tones()))
         .collect()
 }
-
-fn describe(shares: &[f64]) -> String {
-    all_tones()
-        .iter()
-        .zip(shares)
-        .map(|(hz, s)| format!("{hz} Hz {s:.5}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-async fn start_op(bots: &Bots, call: &str, action: &str, body: Value) -> String {
-    let response = bots
-        .post(
-            &bots.a1,
-            &format!("/communications/calls/{call}/{action}"),
-            body,
-        )
-        .await;
-    let status = response.status();
-    let op: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{action}: {op}");
-    op["id"].as_str().unwrap().to_owned()
-}
-
-async fn finished(bots: &Bots, call: &str, op: &str) -> Value {
-    wait_for(&bots.a1.hook, |n| {
-        n["resourceUrl"] == format!("/communications/calls/{call}/operations/{op}")
-            && n["changeType"] == "deleted"
-    })
-    .await["resourceData"]
-        .clone()
-}
-
-/// The bot records `seconds` of the meeting; returns the share of each of [`all_tones`] in the
-/// recording's last two thirds (16 kHz PCM; the first third covers the recording starting).
-async fn bot_hears(bots: &Bots, call: &str, seconds: u32) -> Vec<f64> {
-    let body = json!({"maxRecordDurationInSeconds": seconds, "initialSilenceTimeoutInSeconds": 10,
-                      "maxSilenceTimeoutInSeconds": 10, "playBeep": false});
-    let op = start_op(bots, call, "recordResponse", body).await;
-    let recorded = finished(bots, call, &op).await;
-    assert_eq!(recorded["status"], "completed", "{recorded}");
-    let response = bots
-        .server
-        .http
-        .get(recorded["recordingLocation"].as_str().unwrap())
-        .bearer_auth(recorded["recordingAccessToken"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let bytes = response.bytes().await.unwrap();
-    let reader = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(reader.spec().sample_rate, 16_000);
-    let pcm: Vec<i16> = reader.into_samples().map(Result::unwrap).collect();
-    let steady = &pcm[pcm.len() / 3..];
-    let total = mean_power(steady);
-    assert!(total > 0.0, "the bot's recording is digital silence");
-    all_tones()
-        .iter()
-        .map(|&hz| power_at(steady, 16_000, hz) / total)
-        .collect()
-}
-
-/// The latest roster a bot's webhook got for `call`.
-fn roster(bots: &Bots, call: &str) -> Vec<Value> {
-    bots.a1
-        .hook
-        .notifications()
-        .into_iter()
-        .rev()
-        .find(|n| n["resourceUrl"] == format!("/communications/calls/{call}/participants"))
-        .and_then(|n| n["resourceData"].as_array().cloned())
-        .unwrap_or_default()
-}
-
-fn user_of(participant: &Value) -> Option<&str> {
-    participant["info"]["identity"]["user"]["id"].as_str()
-}
-
-/// A tone heard holds at least this share of the received power (four tones: about 1/3 each).
-const HEARD: f64 = 0.02;
-/// A tone not heard holds less than this share (measured: below 0.0001).
-const ABSENT: f64 = 0.001;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_shows() {
@@ -203,7 +67,7 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
     // The prompt goes into the mix as it is, while the people's tones pass through Chromium's
     // audio processing and Opus, which leave them about 20 dB lower: a quieter prompt keeps
     // the four tones within a few dB of one another.
-    write("tone-bot.wav", BOT_HZ, 8.0, 0.02);
+    write("tone-bot.wav", BOT_HZ, 8.0, 0.035);
     let config = softphone_config().replace(
         "[media.prompts]\n",
         &format!("[media.prompts]\ndir = \"{}\"\n", dir.path().display()),
@@ -260,36 +124,26 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
         .collect();
     for p in people.iter_mut() {
         p.phones.wait_state(&p.page, "connected");
-        p.phones.wait_for_audio(&p.page);
-        p.phones.wait(
-            &p.page,
-            "!!document.getElementById('remote-audio').srcObject",
-        );
-        let state = p.phones.eval(&p.page, TONE_METER);
-        assert_eq!(state, "running", "{}'s audio context", p.user);
+        install_tone_meter(&mut p.phones, &p.page);
     }
     eventually("four in the bot's roster", || {
-        roster(&bots, &call).len() == 4
+        roster(&bots.a1, &call).len() == 4
     })
     .await;
-    let participant_of = |user: &str| {
-        roster(&bots, &call)
-            .iter()
-            .find(|p| user_of(p) == Some(user))
-            .and_then(|p| p["id"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| panic!("{user} is not in the roster"))
-    };
 
     // The bot plays its tone: every page hears the other two people and the bot, not itself.
-    let play = json!({"prompts": [{"@odata.type": "#microsoft.graph.mediaPrompt",
-                                   "mediaInfo": {"resourceId": "tone-bot"}}]});
-    let played = start_op(&bots, &call, "playPrompt", play).await;
+    let played = start_op(&bots, &bots.a1, &call, "playPrompt", play("tone-bot")).await;
     std::thread::sleep(Duration::from_millis(1500));
     let heard = measure_pages(&mut people, || {
         std::thread::sleep(Duration::from_millis(2500))
     });
     for (p, shares) in people.iter().zip(&heard) {
-        println!("{} ({} Hz) hears {}", p.user, p.hz, describe(shares));
+        println!(
+            "{} ({} Hz) hears {}",
+            p.user,
+            p.hz,
+            describe(&all_tones(), shares)
+        );
     }
     for (p, shares) in people.iter().zip(&heard) {
         for (hz, share) in all_tones().iter().zip(shares) {
@@ -301,9 +155,12 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
         }
     }
     // Once its prompt is over, the bot records: it hears the three people.
-    assert_eq!(finished(&bots, &call, &played).await["status"], "completed");
-    let bot = bot_hears(&bots, &call, 3).await;
-    println!("the bot hears {}", describe(&bot));
+    assert_eq!(
+        finished(&bots.a1, &call, &played).await["status"],
+        "completed"
+    );
+    let bot = bot_hears(&bots, &bots.a1, &call, 3, &all_tones()).await;
+    println!("the bot hears {}", describe(&all_tones(), &bot));
     for (hz, share) in all_tones().iter().zip(&bot) {
         if *hz == BOT_HZ {
             assert!(*share < ABSENT, "the bot hears its own tone: {share}");
@@ -314,7 +171,7 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
 
     // The bot mutes the third person on the server: nobody receives that tone any more.
     let (muted_user, muted_hz) = PEOPLE[2];
-    let muted = participant_of(muted_user);
+    let muted = participant_of(&bots.a1, &call, muted_user);
     let response = bots
         .post(
             &bots.a1,
@@ -326,7 +183,7 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
     let third = &mut people[2];
     third.phones.wait(&third.page, "softphone.serverMuted");
     eventually("the bot's roster shows the mute", || {
-        roster(&bots, &call)
+        roster(&bots.a1, &call)
             .iter()
             .any(|p| p["id"] == muted.as_str() && p["isMuted"] == true)
     })
@@ -337,15 +194,22 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
     });
     let index = all_tones().iter().position(|&hz| hz == muted_hz).unwrap();
     for (p, shares) in people.iter().zip(&heard) {
-        println!("{} hears, {muted_user} muted: {}", p.user, describe(shares));
+        println!(
+            "{} hears, {muted_user} muted: {}",
+            p.user,
+            describe(&all_tones(), shares)
+        );
         assert!(
             shares[index] < ABSENT,
             "{} still hears {muted_hz} Hz",
             p.user
         );
     }
-    let bot = bot_hears(&bots, &call, 2).await;
-    println!("the bot hears, {muted_user} muted: {}", describe(&bot));
+    let bot = bot_hears(&bots, &bots.a1, &call, 2, &all_tones()).await;
+    println!(
+        "the bot hears, {muted_user} muted: {}",
+        describe(&all_tones(), &bot)
+    );
     assert!(bot[index] < ABSENT, "the bot still hears {muted_hz} Hz");
     assert!(
         bot[0] > HEARD && bot[1] > HEARD,
@@ -358,7 +222,7 @@ async fn three_people_and_a_bot_hear_every_other_tone_until_muted_and_leaving_sh
     phones.eval(&leaver.page, "softphone.hangUp()");
     phones.wait_state(&leaver.page, "ended");
     eventually("the bot's roster without the leaver", || {
-        let r = roster(&bots, &call);
+        let r = roster(&bots.a1, &call);
         r.len() == 3 && r.iter().all(|p| user_of(p) != Some(muted_user))
     })
     .await;
