@@ -1,7 +1,8 @@
 //! End to end with people in headless Chromium on the real softphone page: a user calls a bot
 //! (reject, answer, redirect to an agent), a bot calls a user (ringing, unanswered, declined),
-//! the IVR path (prompt heard, keypad digits, transfer to an agent with two-way audio), and
-//! in-band DTMF from the fake microphone.
+//! the IVR path (prompt heard, keypad digits, transfer to an agent with two-way audio), in-band
+//! DTMF from the fake microphone, a user calling a user, people joining a meeting from its link,
+//! and a group call ringing two people into which a second bot is invited.
 
 mod calls_support;
 mod media_support;
@@ -141,6 +142,17 @@ async fn a_user_calls_a_bot_which_rejects_answers_and_redirects_to_an_agent() {
     phones.eval(&agent, "softphone.hangUp()");
     phones.wait_state(&caller, "ended");
     assert_eq!(phones.ended_with(&caller), (200, 4521));
+
+    // The caller closes the tab mid-call: the bot's call ends as if the caller hung up.
+    phones.eval(
+        &caller,
+        &format!("softphone.callTarget('application', '{APP_A1}')"),
+    );
+    let fourth = call_id(&nth_incoming(&bots.a1, 3).await);
+    bots.answer(&bots.a1, &fourth).await;
+    phones.wait_state(&caller, "connected");
+    phones.browser.close(caller).expect("close the tab");
+    wait_for(&bots.a1.hook, |n| ended_with(n, &fourth, 200, 4521)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -564,4 +576,108 @@ async fn a_user_calls_another_user_and_they_hear_each_other() {
     phones.eval(&caller, "softphone.hangUp()");
     phones.wait_state(&callee, "ended");
     assert_eq!(phones.ended_with(&callee), (200, 4521));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_rings_two_people_into_a_group_call_and_an_invited_bot_is_heard_and_gets_keys() {
+    let prompts = media_support::PromptServer::start().await;
+    let bots = start_bots().await;
+    let dir = tempfile::tempdir().unwrap();
+    let microphone = dir.path().join("voice.wav");
+    switchboard::webrtc::client::write_wav(
+        &microphone,
+        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
+    )
+    .unwrap();
+    let mut phones = Phones::launch(&bots.server, Some(microphone));
+    let user = phones.signed_in("/", USER_A);
+    let agent = phones.signed_in("/", AGENT);
+
+    // A group call to two people: both pages ring and answer; the bot's roster has all three.
+    let body = json!({"callbackUri": bots.a1.hook.url, "subject": "Huddle",
+        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+        "targets": [{"identity": {"user": {"id": USER_A}}}, {"identity": {"user": {"id": AGENT}}}]});
+    let created = bots.post(&bots.a1, "/communications/calls", body).await;
+    assert_eq!(created.status(), 201);
+    let call = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for page in [&user, &agent] {
+        phones.wait_state(page, "ringing");
+        phones.eval(page, "softphone.answer()");
+        phones.wait_state(page, "connected");
+    }
+    eventually("three in the roster", || roster(&bots.a1, &call).len() == 3).await;
+    let user_participant = roster(&bots.a1, &call)
+        .iter()
+        .find(|p| p["info"]["identity"]["user"]["id"] == USER_A)
+        .and_then(|p| p["id"].as_str().map(str::to_owned))
+        .expect("the user in the roster");
+    phones.wait_for_audio(&user);
+    phones.wait_for_audio(&agent);
+    std::thread::sleep(Duration::from_millis(500));
+    let hears = phones.inbound_dbfs(&agent, Duration::from_millis(1500));
+    assert!(
+        hears.is_some_and(|db| db > -45.0),
+        "the agent hears {hears:?}"
+    );
+
+    // The bot invites a second bot, which answers, plays a prompt both people hear (their own
+    // microphones muted, so only the prompt is left), and gets the user's key with the user's
+    // participant id.
+    let invite = json!({"participants": [{"identity": {"application": {"id": APP_A2}}}]});
+    let invited = bots
+        .post(
+            &bots.a1,
+            &format!("/communications/calls/{call}/participants/invite"),
+            invite,
+        )
+        .await;
+    assert_eq!(invited.status(), 200);
+    let second = call_id(&nth_incoming(&bots.a2, 0).await);
+    bots.answer(&bots.a2, &second).await;
+    wait_for(&bots.a2.hook, |n| is_state(n, &second, "established")).await;
+    let subscribe = bots
+        .post(
+            &bots.a2,
+            &format!("/communications/calls/{second}/subscribeToTone"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(subscribe.status(), 200);
+    for page in [&user, &agent] {
+        assert_eq!(phones.eval(page, "softphone.toggleMute()"), true);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let quiet = phones.inbound_dbfs(&user, Duration::from_millis(1000));
+    assert!(quiet.is_none_or(|db| db < -50.0), "not quiet: {quiet:?}");
+    let play = bots
+        .post(
+            &bots.a2,
+            &format!("/communications/calls/{second}/playPrompt"),
+            json!({"prompts": [{"mediaInfo": {"uri": prompts.url("/speech.wav")}}]}),
+        )
+        .await;
+    assert_eq!(play.status(), 200);
+    std::thread::sleep(Duration::from_millis(700));
+    for page in [&user, &agent] {
+        let prompt = phones.inbound_dbfs(page, Duration::from_millis(1500));
+        println!("group call: a page hears the invited bot's prompt at {prompt:?} dBFS");
+        assert!(
+            prompt.is_some_and(|db| db > -40.0),
+            "prompt not heard: {prompt:?}"
+        );
+    }
+    phones.eval(&user, "softphone.toggleMute()");
+    phones.eval(&user, "softphone.press('5')");
+    eventually("the key at the invited bot", || {
+        !tones(&bots.a2, &second).is_empty()
+    })
+    .await;
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        tones(&bots.a2, &second),
+        [("tone5".to_owned(), user_participant)]
+    );
 }

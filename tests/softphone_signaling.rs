@@ -105,6 +105,24 @@ async fn sign_in_needs_the_password_unless_the_dev_login_is_on() {
     assert_eq!(body["user"]["displayName"], "User A");
     assert_eq!(body["expiresIn"], 12 * 3600);
 
+    // Guessing is slow: three attempts so far, seven more, and the eleventh within a minute is
+    // refused before any check, even with the right password.
+    for _ in 0..7 {
+        let guess = login(&server, json!({"user": USER_A, "password": "guess"})).await;
+        assert_eq!(guess.status(), 401);
+    }
+    let refused = login(&server, json!({"user": USER_A, "password": PASSWORD})).await;
+    let error = expect_graph_error(refused, 429, "activityLimitReached").await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "sign-in as {USER_A} exceeded 10 requests per 60 s"
+            )),
+        "{error}"
+    );
+
     let dev = Server::start_with_config(&format!(
         "{STANDARD_CONFIG}\n[softphone]\ndev_login = true\n"
     ));

@@ -3,6 +3,8 @@
 //! that rings signed-in users.
 
 pub mod hub;
+#[cfg(test)]
+mod hub_tests;
 pub mod media;
 pub mod protocol;
 pub mod sign_in;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::error::ApiError;
 use crate::auth::secret::{generate_secret, verify_secret};
 use crate::server::state::AppState;
+use crate::throttle::RateLimiter;
 
 /// How long a sign-in token is good for.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -32,10 +33,34 @@ pub struct SignedInUser {
     pub tenant_id: String,
 }
 
-/// The tokens handed out, by token.
-#[derive(Debug, Clone, Default)]
+/// Sign-in attempts allowed per directory user per minute, so a password cannot be guessed
+/// quickly whatever its hash costs.
+pub const ATTEMPTS_PER_MINUTE: u32 = 10;
+
+/// The tokens handed out, by token, and each user's sign-in attempts.
+#[derive(Clone)]
 pub struct SignIns {
     tokens: Arc<Mutex<HashMap<String, (SignedInUser, Instant)>>>,
+    /// Counted for directory users only, so the buckets are as many as the users.
+    attempts: Arc<RateLimiter>,
+}
+
+impl std::fmt::Debug for SignIns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIns").finish_non_exhaustive()
+    }
+}
+
+impl Default for SignIns {
+    fn default() -> Self {
+        SignIns {
+            tokens: Arc::default(),
+            attempts: Arc::new(RateLimiter::new(
+                ATTEMPTS_PER_MINUTE,
+                Duration::from_secs(60),
+            )),
+        }
+    }
 }
 
 impl SignIns {
@@ -104,6 +129,11 @@ pub async fn login(
         .await
         .map_err(crate::api::call_context::store_unavailable)?
         .ok_or_else(refused)?;
+    state
+        .softphone
+        .sign_ins
+        .attempts
+        .check_request(&format!("sign-in as {}", record.id), Instant::now())?;
     if !state.config.dev_login() {
         let hash = state
             .config
