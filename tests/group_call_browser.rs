@@ -19,7 +19,6 @@ use calls_support::*;
 use meeting_support::*;
 use serde_json::{Value, json};
 use softphone_support::*;
-use support::audio::tone;
 use support::browser::Page;
 use support::*;
 
@@ -67,10 +66,10 @@ fn wait_ringing_from_a1(phones: &mut Phones, page: &Page) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_call_rings_a_person_and_a_bot_invites_a_person_twice_and_removes_one() {
     let dir = tempfile::tempdir().unwrap();
-    let prompt = tone(PROMPT_HZ, 48_000, 6.0, 0.02);
+    let prompt = tone_bursts(PROMPT_HZ, 6.0, 0.2);
     switchboard::webrtc::client::write_wav(&dir.path().join("tone-prompt.wav"), &prompt).unwrap();
     let microphone = dir.path().join("voice.wav");
-    switchboard::webrtc::client::write_wav(&microphone, &tone(VOICE_HZ, 48_000, 4.0, 0.2)).unwrap();
+    switchboard::webrtc::client::write_wav(&microphone, &tone_bursts(VOICE_HZ, 4.0, 0.2)).unwrap();
     let config = softphone_config().replace(
         "[media.prompts]\n",
         &format!("[media.prompts]\ndir = \"{}\"\n", dir.path().display()),

@@ -11,6 +11,29 @@ use crate::softphone_support::Phones;
 use crate::support::audio::{mean_power, power_at};
 use crate::support::browser::Page;
 
+/// A tone in bursts like speech, 16-bit PCM at 48 kHz: 700 ms on, 300 ms off, 10 ms ramps (no
+/// clicks). A steady tone from a fake microphone was seen to fade out of a page's received audio
+/// some 15 s into a call (Chromium's noise suppression takes it for background noise); bursts
+/// stay foreground sound for tests that measure late in a call.
+pub fn tone_bursts(freq: f64, seconds: f64, amplitude: f64) -> Vec<i16> {
+    const RATE: f64 = 48_000.0;
+    let ramp = 0.010 * RATE;
+    let (on, period) = (0.7 * RATE, RATE);
+    (0..(seconds * RATE) as usize)
+        .map(|i| {
+            let at = i as f64 % period;
+            let envelope = if at >= on {
+                0.0
+            } else {
+                (at / ramp).min((on - at) / ramp).min(1.0)
+            };
+            let v =
+                amplitude * envelope * (2.0 * std::f64::consts::PI * freq * i as f64 / RATE).sin();
+            (v * f64::from(i16::MAX)) as i16
+        })
+        .collect()
+}
+
 /// A tone heard holds at least this share of the received power (a few tones: 1/5 to 1/2 each).
 pub const HEARD: f64 = 0.02;
 /// A tone not heard holds less than this share (measured: below 0.0002).
