@@ -260,6 +260,29 @@ pub fn check_passcode(meeting: &OnlineMeeting, given: Option<&str>) -> Result<()
     ))
 }
 
+/// Refuses a join of a meeting that is over: its `endDateTime` has passed and nobody is in it
+/// any more. A meeting that runs late stays open to joins until it empties. `field` names the
+/// part of the request that named the meeting.
+pub fn check_not_ended(
+    field: &str,
+    end_date_time: Option<&str>,
+    in_progress: bool,
+    now: OffsetDateTime,
+) -> Result<(), InvalidField> {
+    let end = end_date_time.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    match end {
+        Some(end) if end < now && !in_progress => Err(InvalidField::new(
+            field,
+            format!("a meeting that ended at {}", format_date(end)),
+            format!(
+                "a meeting that has not ended (now is {}) or is still in progress",
+                format_date(now)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 #[path = "meetings_tests.rs"]
 mod tests;

@@ -232,3 +232,23 @@ fn join_references_and_passcodes() {
     );
     assert_eq!(check_passcode(&meeting, None).unwrap_err().value, "nothing");
 }
+
+#[test]
+fn a_meeting_is_over_once_its_end_has_passed_and_nobody_is_in_it() {
+    let end = "2030-07-12T15:00:00-07:00";
+    let before = OffsetDateTime::parse("2030-07-12T21:59:59Z", &Rfc3339).unwrap();
+    let after = OffsetDateTime::parse("2030-07-12T22:00:01Z", &Rfc3339).unwrap();
+    assert!(check_not_ended("meetingInfo", Some(end), false, before).is_ok());
+    assert!(check_not_ended("meetingInfo", Some(end), true, after).is_ok());
+    assert!(check_not_ended("meetingInfo", None, false, after).is_ok());
+    let refused = check_not_ended("meetingInfo", Some(end), false, after).unwrap_err();
+    assert_eq!(refused.field, "meetingInfo");
+    assert_eq!(
+        refused.value,
+        "a meeting that ended at 2030-07-12T22:00:00Z"
+    );
+    assert!(
+        refused.to_string().contains("now is 2030-07-12T22:00:01Z"),
+        "{refused}"
+    );
+}

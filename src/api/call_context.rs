@@ -152,6 +152,16 @@ impl Calls {
                 "the join details of an existing online meeting",
             ))
         })?;
+        let in_progress = self
+            .service
+            .read(|registry| registry.meetings.contains_key(&record.id));
+        meetings::check_not_ended(
+            field,
+            record.end_date_time.as_deref(),
+            in_progress,
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(invalid)?;
         if let MeetingRef::JoinMeetingId { passcode, .. } = &reference {
             let meeting: crate::graph::OnlineMeeting =
                 serde_json::from_value(record.meeting.clone())

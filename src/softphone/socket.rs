@@ -256,6 +256,16 @@ async fn join(
                 user.tenant_id
             )
         })?;
+    let in_progress = state
+        .calls
+        .read(|registry| registry.meetings.contains_key(&record.id));
+    crate::meetings::check_not_ended(
+        "meeting",
+        record.end_date_time.as_deref(),
+        in_progress,
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| e.to_string())?;
     let info = ParticipantInfo::new(IdentitySet::user(
         user.id.clone(),
         Some(user.display_name.clone()),
