@@ -49,6 +49,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let public_url = resolve_public_url(&config.http.public_url, bound);
     let grace = Duration::from_secs(config.shutdown.grace_secs);
     let drain = Duration::from_secs(config.shutdown.notify_drain_secs);
+    // Listening for signals before anything else starts: a SIGTERM during start-up shuts down
+    // cleanly instead of killing the process.
+    let os_signal = shutdown::os_signal();
     let state = AppState::build(config, &public_url, crate::metrics::install_recorder())?;
     if let Some(demo) = seed_directory(&state.store, &state.config).await? {
         print_demo_banner(&demo, &public_url, &state.config.data_dir);
@@ -66,7 +69,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             .into_future(),
     );
     tokio::select! {
-        () = shutdown::os_signal() => {}
+        () = os_signal => {}
         () = shutdown.wait() => {}
         result = &mut server => {
             return match result {

@@ -111,60 +111,35 @@ impl Shutdown {
     }
 }
 
-/// Resolves on ctrl-c or SIGTERM.
-pub async fn os_signal() {
-    let ctrl_c = async {
+/// Listens for ctrl-c or SIGTERM from the moment it is called (so a signal that arrives while the
+/// server is still starting is not lost to the default action, which would kill the process);
+/// the returned future resolves when one arrives.
+pub fn os_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+                (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::error!(%error, "cannot listen for ctrl-c and SIGTERM");
+                    return std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("ctrl-c received"),
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for ctrl-c");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c received"),
-        () = terminate => tracing::info!("SIGTERM received"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test(start_paused = true)]
-    async fn hooks_run_once_and_are_bounded_in_time() {
-        let shutdown = Shutdown::new();
-        let ran = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&ran);
-        shutdown.on_shutdown("count", move || async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
-        shutdown.on_shutdown("hang", std::future::pending::<()>);
-        let waiter = tokio::spawn(shutdown.wait());
-        assert!(!shutdown.is_started());
-        shutdown.trigger();
-        waiter.await.unwrap();
-        let started = tokio::time::Instant::now();
-        shutdown.run_hooks(Duration::from_secs(3)).await;
-        assert_eq!(
-            started.elapsed(),
-            Duration::from_secs(3),
-            "the hanging hook is cut at the timeout"
-        );
-        shutdown.run_hooks(Duration::from_secs(3)).await;
-        assert_eq!(ran.load(Ordering::SeqCst), 1, "hooks run once");
+        tracing::info!("ctrl-c received");
     }
 }
