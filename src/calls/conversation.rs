@@ -12,7 +12,8 @@ pub enum ConversationKind {
     PeerToPeer,
     /// A group call created by a bot (or a P2P call escalated by an invite).
     Group,
-    /// An online meeting, by meeting id; it lasts while anyone is in it.
+    /// An online meeting, by meeting id; it lasts while anyone is in it, until the last person
+    /// (not a bot) leaves it.
     Meeting(String),
 }
 
@@ -70,6 +71,11 @@ impl Member {
         }
     }
 
+    /// Whether the member is a person (a user on a softphone), not an app: people have no leg.
+    pub fn is_person(&self) -> bool {
+        self.leg.is_none()
+    }
+
     /// The member as a roster `participant`.
     pub fn view(&self) -> Participant {
         Participant {
@@ -103,6 +109,8 @@ pub struct Conversation {
     pub roster_sequence: i64,
     /// Whether anyone other than the creator ever joined (for group-call endings).
     pub anyone_joined: bool,
+    /// Whether a person (not a bot) ever joined (for meeting endings: bots join first).
+    pub person_joined: bool,
 }
 
 impl Conversation {
@@ -114,6 +122,7 @@ impl Conversation {
             members: Vec::new(),
             roster_sequence: 0,
             anyone_joined: false,
+            person_joined: false,
         }
     }
 
@@ -167,6 +176,11 @@ impl Conversation {
         self.members
             .iter()
             .filter(|m| m.presence == Presence::Joined)
+    }
+
+    /// Whether a person is in the conversation, joined or still being rung.
+    pub fn has_people(&self) -> bool {
+        self.members.iter().any(Member::is_person)
     }
 
     /// The app legs of joined members.

@@ -1,6 +1,6 @@
 //! The conversation rules: what happens to the other members when one joins or leaves (a P2P
 //! call ends for the other party, a group call sends rosters and ends when one is left, a
-//! meeting lasts while anyone is in it), and opening a leg's media.
+//! meeting lasts until its last person leaves), and opening a leg's media.
 
 use super::conversation::{Conversation, ConversationKind, Presence};
 use super::ids::{CallId, ConversationId, ParticipantId};
@@ -111,6 +111,9 @@ impl CallRegistry {
             ConversationKind::Meeting(_) => {
                 if member.presence == Presence::Joined {
                     self.roster_changed(conversation_id, fx);
+                }
+                if member.is_person() {
+                    self.end_meeting_if_no_people(conversation_id, fx);
                 }
             }
         }
@@ -224,9 +227,11 @@ impl CallRegistry {
             return;
         };
         member.presence = Presence::Joined;
+        let is_person = member.is_person();
         let transfer_of = member.transfer_of.take();
         let invited_by = member.invited_by.take();
         conversation.anyone_joined = true;
+        conversation.person_joined |= is_person;
         let kind = conversation.kind.clone();
         let others_ringing: Vec<_> = conversation
             .ringing()

@@ -1,6 +1,7 @@
 //! People on softphones in conversations: a user places a call, a user's ringing runs out, and
 //! the notices that tell the softphone when a user's place in a conversation changed without
-//! the user doing anything (the other party answered, hung up, or stopped ringing them).
+//! the user doing anything (the other party answered, hung up, or stopped ringing them), and
+//! people in meetings (joining one, and the meeting's call ending when its last person leaves).
 //!
 //! A user has no call leg of its own in the registry (calls belong to apps); it is a member of a
 //! conversation with `leg: None`, and the softphone keys its media by the member.
@@ -12,6 +13,7 @@ use super::endpoints::Reach;
 use super::ids::{ConversationId, ParticipantId};
 use super::registry::{CallRegistry, Departure, Effects};
 use super::result_codes::ResultCode;
+use super::state::{CallEvent, CallState};
 use super::validate::Target;
 use crate::graph::ParticipantInfo;
 
@@ -205,7 +207,60 @@ impl CallRegistry {
             .expect("found or inserted above");
         let participant = conversation.add(Member::new(user, None, Presence::Joined));
         conversation.anyone_joined = true;
+        conversation.person_joined = true;
         self.roster_changed(&conversation_id, fx);
         (conversation_id, participant)
+    }
+
+    /// A meeting's call ends when its last person leaves: once a person has been in the
+    /// meeting's conversation and no person is left in it (joined or still being rung), every bot
+    /// still in it is ended, `terminating` then `terminated` with 200/5002. A meeting no person
+    /// has joined yet is left alone, because bots commonly join first and wait. The meeting
+    /// itself stays: the next join starts a new conversation (unless the meeting is over).
+    pub(crate) fn end_meeting_if_no_people(
+        &mut self,
+        conversation_id: &ConversationId,
+        fx: &mut Effects,
+    ) {
+        let Some(conversation) = self.conversations.get(conversation_id) else {
+            return;
+        };
+        let ConversationKind::Meeting(meeting) = &conversation.kind else {
+            return;
+        };
+        if !conversation.person_joined || conversation.has_people() {
+            return;
+        }
+        // Of the documented endings (reference §4), 200/5002 "all other participants left" is
+        // the one that says what happened from a bot's side: the people it was there for are
+        // gone. 5001 and 5003 ("the conversation has ended") already mean the app's own DELETE
+        // and the server's shutdown here, so a bot could not tell this ending from those.
+        let detail = Some(format!("the last person left meeting '{meeting}'"));
+        let legs: Vec<_> = conversation
+            .members
+            .iter()
+            .filter_map(|m| m.leg.clone())
+            .collect();
+        for leg in legs {
+            let Some(state) = self.calls.get(&leg).map(|c| c.state) else {
+                continue;
+            };
+            let departure = if state == CallState::Incoming {
+                // A bot still being invited never joined: its invite fails rather than counts.
+                Departure::NotReached(ResultCode::AllOthersLeft, detail.clone())
+            } else {
+                // An answered leg hangs up the way a DELETE does, so the bot sees `terminating`
+                // first; `Hangup` is allowed in every live state, so this cannot be refused.
+                let _ = self.apply(&leg, CallEvent::Hangup, None, fx);
+                Departure::Left
+            };
+            self.end_leg(
+                &leg,
+                ResultCode::AllOthersLeft,
+                detail.clone(),
+                departure,
+                fx,
+            );
+        }
     }
 }

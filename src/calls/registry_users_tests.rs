@@ -1,6 +1,7 @@
 //! People on softphones in the registry: a user calls a bot (the bot sees the user, its answer
 //! tells the user's page, its hang-up ends the user), a bot rings a user who never answers, a
-//! user calls a user, and a user joins a meeting.
+//! user calls a user, a user joins a meeting, and a meeting's bots are ended when its last
+//! person leaves (but not while no person has come yet, or while one is still being rung).
 
 use serde_json::json;
 
@@ -220,4 +221,154 @@ fn users_join_a_meeting_and_it_is_forgotten_when_the_last_leaves() {
     assert_eq!(h.registry.conversations[&c1].roster().len(), 1);
     h.registry.user_hung_up(&c1, &v, &mut fx);
     assert!(h.registry.conversations.is_empty() && h.registry.meetings.is_empty());
+}
+
+/// `bot` joins meeting `meeting` by join id; its media is ready at once.
+fn bot_joins(h: &mut Harness, bot: &str, meeting: &str, fx: &mut Effects) -> super::ids::CallId {
+    let body = json!({"mediaConfig": {}, "meetingInfo": {"joinMeetingId": "123"}});
+    let request = super::validate::create_call(serde_json::from_value(body).unwrap()).unwrap();
+    let mut opened = Effects::default();
+    let call = h
+        .registry
+        .create_call(
+            app(bot),
+            request,
+            vec![],
+            Some(meeting.into()),
+            h.now,
+            &mut opened,
+        )
+        .unwrap();
+    h.media_ready(&mut opened);
+    fx.notifications.append(&mut opened.notifications);
+    call
+}
+
+#[test]
+fn a_meetings_bots_are_ended_when_its_last_person_leaves() {
+    let mut h = Harness::new();
+    let mut fx = Effects::default();
+    // Bots alone in a meeting nobody has joined yet stay, even when another bot leaves.
+    let a = bot_joins(&mut h, "a", "m-1", &mut fx);
+    let b = bot_joins(&mut h, "b", "m-1", &mut fx);
+    let mut fx = Effects::default();
+    h.registry.hang_up("b", b.as_str(), &mut fx).unwrap();
+    assert_eq!(
+        summary(&fx),
+        [
+            "b Updated terminating",
+            "b Deleted terminated 200/5001",
+            "a Updated/participants"
+        ]
+    );
+    assert!(h.registry.calls.contains_key(&a), "a bot alone stays");
+
+    let (conversation, u) = h.registry.user_joins_meeting("m-1", user("u"), &mut fx);
+    let (_, v) = h.registry.user_joins_meeting("m-1", user("v"), &mut fx);
+    let c = bot_joins(&mut h, "c", "m-1", &mut fx);
+    // One person leaves, one stays: nothing ends.
+    let mut fx = Effects::default();
+    h.registry.user_hung_up(&conversation, &u, &mut fx);
+    assert_eq!(
+        summary(&fx),
+        ["a Updated/participants", "c Updated/participants"]
+    );
+
+    // The last person leaves: every bot hangs up, terminating then terminated 200/5002.
+    let mut fx = Effects::default();
+    h.registry.user_hung_up(&conversation, &v, &mut fx);
+    assert_eq!(
+        summary(&fx),
+        [
+            "a Updated/participants",
+            "c Updated/participants",
+            "a Updated terminating",
+            "a Deleted terminated 200/5002",
+            "c Updated/participants",
+            "c Updated terminating",
+            "c Deleted terminated 200/5002"
+        ]
+    );
+    let ended = &fx.notifications[3].notification.resource_data;
+    assert_eq!(
+        ended["resultInfo"]["message"],
+        "The call ended because all other participants left: the last person left meeting 'm-1'. DiagCode: 200#5002.@"
+    );
+    let closed: Vec<_> = fx
+        .media
+        .iter()
+        .filter_map(|m| match m {
+            super::media::MediaCommand::CloseLeg { call } => Some(call.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [a.clone(), c.clone()],
+        "each leg's media closed once"
+    );
+    assert!(h.registry.calls.is_empty());
+    assert!(h.registry.conversations.is_empty() && h.registry.meetings.is_empty());
+
+    // The meeting is joinable again: a new conversation, whose lone bot stays.
+    let mut fx = Effects::default();
+    let d = bot_joins(&mut h, "d", "m-1", &mut fx);
+    assert_ne!(h.registry.calls[&d].conversation, conversation);
+    assert_eq!(
+        summary(&fx),
+        [
+            "d Updated establishing",
+            "d Updated/participants",
+            "d Updated established"
+        ]
+    );
+}
+
+#[test]
+fn a_person_being_rung_into_a_meeting_keeps_its_bots_and_one_never_joined_ends_nothing() {
+    let mut h = Harness::new();
+    let mut fx = Effects::default();
+    let a = bot_joins(&mut h, "a", "m-2", &mut fx);
+    let conversation = h.registry.calls[&a].conversation.clone();
+    let invite = |h: &mut Harness, who: &str, fx: &mut Effects| {
+        let request = super::validate::invite(
+            serde_json::from_value(json!({"participants": [{"identity": {"user": {"id": who}}}]}))
+                .unwrap(),
+        )
+        .unwrap();
+        let reach = Reach::User {
+            user_id: who.into(),
+            endpoints: vec![format!("page-{who}")],
+        };
+        h.registry
+            .invite("a", a.as_str(), request, vec![reach], h.now, fx)
+            .unwrap();
+        fx.rings.pop().expect("the person is rung").participant
+    };
+
+    // A person who declines was never in the meeting: the bot stays.
+    let w = invite(&mut h, "w", &mut fx);
+    let mut fx = Effects::default();
+    h.registry.user_declined(&conversation, &w, &mut fx);
+    assert_eq!(summary(&fx), ["a Deleted/operations 480/10076 failed"]);
+    assert!(h.registry.calls.contains_key(&a));
+
+    // A person joins; another is rung; the first leaves while the second still rings.
+    let (_, u) = h.registry.user_joins_meeting("m-2", user("u"), &mut fx);
+    let x = invite(&mut h, "x", &mut fx);
+    let mut fx = Effects::default();
+    h.registry.user_hung_up(&conversation, &u, &mut fx);
+    assert_eq!(summary(&fx), ["a Updated/participants"]);
+    // The second never answers: nobody is left to come, so the bot's call ends.
+    let mut fx = Effects::default();
+    h.registry.user_not_answered(&conversation, &x, &mut fx);
+    assert_eq!(
+        summary(&fx),
+        [
+            "a Deleted/operations 408/10057 failed",
+            "a Updated terminating",
+            "a Deleted terminated 200/5002"
+        ]
+    );
+    assert!(h.registry.calls.is_empty() && h.registry.meetings.is_empty());
 }

@@ -18,7 +18,7 @@ pub enum ResultCode {
     RemovedByParticipant,
     /// 200/5001: the app hung up (DELETE).
     ConversationEnded,
-    /// 200/5002: every other participant left the group call.
+    /// 200/5002: every other participant left the group call, or the last person left a meeting.
     AllOthersLeft,
     /// 200/5003: the server is shutting down and ended the call.
     ServerShutdown,
