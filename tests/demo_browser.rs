@@ -24,14 +24,6 @@ const DEMO_FLOW: &str = include_str!("../examples/demo.toml");
 /// A browser on this machine reaches the media plane only through loopback candidates.
 const LOOPBACK_ICE: (&str, &str) = ("SWITCHBOARD_MEDIA__WEBRTC__ADVERTISE_LOOPBACK", "true");
 
-/// Writes each page's microphone: a steady 440 Hz tone at -13 dBFS.
-fn microphone(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("voice.wav");
-    switchboard::webrtc::client::write_wav(&path, &support::audio::tone(440.0, 48_000, 2.0, 0.3))
-        .unwrap();
-    path
-}
-
 /// Waits for the page to connect with the Front Desk, then asserts its speech is heard.
 fn hears_the_desk(phones: &mut Phones, page: &Page, what: &str) {
     phones.wait(
@@ -78,7 +70,7 @@ async fn demo_walkthrough_press_1_reaches_an_agent_on_a_second_page() {
         server.output()
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut phones = Phones::launch(&server, Some(microphone(dir.path())));
+    let mut phones = Phones::launch(&server, Some(voice_microphone(dir.path())));
     let caller = phones.signed_in("/", BOB);
     let agent = phones.signed_in("/", ALICE);
 
@@ -163,7 +155,7 @@ block_reason = "forbidden"
 async fn demo_blocked_caller_sees_the_rejection_and_key_3_rings_the_page_back() {
     let server = Server::start_with_config(&demo_config(12));
     let dir = tempfile::tempdir().unwrap();
-    let mut phones = Phones::launch(&server, Some(microphone(dir.path())));
+    let mut phones = Phones::launch(&server, Some(voice_microphone(dir.path())));
     let blocked = phones.signed_in("/", ALICE);
     let caller = phones.signed_in("/", BOB);
 

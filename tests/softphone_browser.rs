@@ -254,13 +254,7 @@ async fn ivr_prompt_is_heard_keys_reach_the_bot_once_then_transfer_to_an_agent_w
     let prompts = media_support::PromptServer::start().await;
     let bots = start_bots().await;
     let dir = tempfile::tempdir().unwrap();
-    let microphone = dir.path().join("voice.wav");
-    // Each page's microphone: a steady 440 Hz tone at -13 dBFS.
-    switchboard::webrtc::client::write_wav(
-        &microphone,
-        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
-    )
-    .unwrap();
+    let microphone = voice_microphone(dir.path());
     let mut phones = Phones::launch(&bots.server, Some(microphone));
     let caller = phones.signed_in("/", USER_A);
     let agent = phones.signed_in("/", AGENT);
@@ -445,12 +439,7 @@ async fn people_join_a_meeting_from_its_join_web_url_with_a_bot_in_it() {
     wait_for(&bots.a1.hook, |n| is_state(n, &call, "established")).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let microphone = dir.path().join("voice.wav");
-    switchboard::webrtc::client::write_wav(
-        &microphone,
-        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
-    )
-    .unwrap();
+    let microphone = voice_microphone(dir.path());
     let mut phones = Phones::launch(&bots.server, Some(microphone));
     let user = phones.signed_in(&path, USER_A);
     let agent = phones.signed_in(&path, AGENT);
@@ -532,12 +521,7 @@ async fn people_join_a_meeting_from_its_join_web_url_with_a_bot_in_it() {
 async fn a_user_calls_another_user_and_they_hear_each_other() {
     let bots = start_bots().await;
     let dir = tempfile::tempdir().unwrap();
-    let microphone = dir.path().join("voice.wav");
-    switchboard::webrtc::client::write_wav(
-        &microphone,
-        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
-    )
-    .unwrap();
+    let microphone = voice_microphone(dir.path());
     let mut phones = Phones::launch(&bots.server, Some(microphone));
     let caller = phones.signed_in("/", USER_A);
     let callee = phones.signed_in("/", AGENT);
@@ -583,12 +567,7 @@ async fn a_bot_rings_two_people_into_a_group_call_and_an_invited_bot_is_heard_an
     let prompts = media_support::PromptServer::start().await;
     let bots = start_bots().await;
     let dir = tempfile::tempdir().unwrap();
-    let microphone = dir.path().join("voice.wav");
-    switchboard::webrtc::client::write_wav(
-        &microphone,
-        &support::audio::tone(440.0, 48_000, 2.0, 0.3),
-    )
-    .unwrap();
+    let microphone = voice_microphone(dir.path());
     let mut phones = Phones::launch(&bots.server, Some(microphone));
     let user = phones.signed_in("/", USER_A);
     let agent = phones.signed_in("/", AGENT);

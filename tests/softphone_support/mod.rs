@@ -155,3 +155,15 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Writes a page's microphone into `dir`: a steady 440 Hz tone at -13 dBFS, loud enough to measure
+/// on the other side and unlike any prompt the tests play.
+pub fn voice_microphone(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("voice.wav");
+    switchboard::webrtc::client::write_wav(
+        &path,
+        &crate::support::audio::tone(440.0, 48_000, 2.0, 0.3),
+    )
+    .expect("write the microphone WAV");
+    path
+}
