@@ -19,52 +19,11 @@ const PROMPTS: [(&str, f64); 1] = [("reminder", 450.0)];
 
 /// A server with webhooks for A1, A2 and B1, reusing `data_dir` (so it can be restarted).
 async fn start(data_dir: &Path, prompts: &Path, hooks: [Webhook; 3], env: &[(&str, &str)]) -> Bots {
-    let mut config = STANDARD_CONFIG.to_owned();
-    for (app, hook) in [APP_A1, APP_A2, APP_B1].iter().zip(&hooks) {
-        let marker = format!("id = \"{app}\"\n");
-        config = config.replacen(
-            &marker,
-            &format!("{marker}calling_webhook = \"{}\"\n", hook.url),
-            1,
-        );
-    }
-    config.push_str(&format!(
-        "\n[media]\nworkers = 1\n\n[media.prompts]\ndir = \"{}\"\n",
+    let media = format!(
+        "[media]\nworkers = 1\n\n[media.prompts]\ndir = \"{}\"\n",
         prompts.display()
-    ));
-    let server = Server::start(ServerOptions {
-        config: Some(config),
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        data_dir: Some(data_dir.to_owned()),
-    });
-    let [h1, h2, h3] = hooks;
-    let a1 = Bot {
-        id: APP_A1,
-        token: server.token(TENANT_A, APP_A1, SECRET).await,
-        hook: h1,
-    };
-    let a2 = Bot {
-        id: APP_A2,
-        token: server.token(TENANT_A, APP_A2, SECRET).await,
-        hook: h2,
-    };
-    let b1 = Bot {
-        id: APP_B1,
-        token: server.token(TENANT_B, APP_B1, SECRET).await,
-        hook: h3,
-    };
-    Bots { server, a1, a2, b1 }
-}
-
-async fn hooks() -> [Webhook; 3] {
-    [
-        Webhook::start().await,
-        Webhook::start().await,
-        Webhook::start().await,
-    ]
+    );
+    Bots::start_with(hooks, &media, env, Some(data_dir.to_owned())).await
 }
 
 fn reminder_body(delay_secs: u64, retry: Value) -> Value {
@@ -118,7 +77,7 @@ async fn a_restart_between_scheduling_and_the_due_time_still_delivers_the_remind
     let data = tempfile::tempdir().unwrap();
     let prompts = tempfile::tempdir().unwrap();
     write_tone(prompts.path(), "reminder", 450.0, 1.5);
-    let bots = start(data.path(), prompts.path(), hooks().await, &[]).await;
+    let bots = start(data.path(), prompts.path(), Bots::hooks().await, &[]).await;
     let reminder = schedule(&bots, reminder_body(5, json!({"maxAttempts": 1}))).await;
     let id = reminder["id"].as_str().unwrap().to_owned();
 
@@ -191,7 +150,7 @@ async fn an_unanswered_reminder_is_retried_exactly_as_configured() {
     let bots = start(
         data.path(),
         prompts.path(),
-        hooks().await,
+        Bots::hooks().await,
         &[("SWITCHBOARD_CALLS__ANSWER_TIMEOUT_MS", "1500")],
     )
     .await;

@@ -38,11 +38,26 @@ pub struct Bots {
 impl Bots {
     /// Starts the server with webhooks, extra TOML and environment variables.
     pub async fn start(extra_config: &str, env: &[(&str, &str)]) -> Bots {
-        let hooks = [
+        Bots::start_with(Bots::hooks().await, extra_config, env, None).await
+    }
+
+    /// Three webhooks, for A1, A2 and B1.
+    pub async fn hooks() -> [Webhook; 3] {
+        [
             Webhook::start().await,
             Webhook::start().await,
             Webhook::start().await,
-        ];
+        ]
+    }
+
+    /// Starts the server with the given webhooks (kept by a test that restarts the server), extra
+    /// TOML, environment variables and, when given, a data directory to reuse.
+    pub async fn start_with(
+        hooks: [Webhook; 3],
+        extra_config: &str,
+        env: &[(&str, &str)],
+        data_dir: Option<std::path::PathBuf>,
+    ) -> Bots {
         let mut config = STANDARD_CONFIG.to_owned();
         for (app, hook) in [APP_A1, APP_A2, APP_B1].iter().zip(&hooks) {
             let marker = format!("id = \"{app}\"\n");
@@ -60,7 +75,7 @@ impl Bots {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            data_dir: None,
+            data_dir,
         });
         let [h1, h2, h3] = hooks;
         let a1 = Bot {
