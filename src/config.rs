@@ -14,6 +14,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use crate::logging::{LogConfig, LogFormat};
+use crate::notify::{DeliverySettings, RetryPolicy};
+
 /// Everything `switchboard serve` can be told; every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -46,16 +49,14 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     /// Users to upsert at start.
     pub users: Vec<UserConfig>,
-    /// Built-in bots (`[[bots]]`). `crate::bots::flow` reads and checks them from the same file,
-    /// with file and line in every error; they are listed here only so the file is accepted.
+    /// Built-in bots (`[[bots]]`). The flow reader (`bots::setup::prepare`) reads and checks them
+    /// from the same file, with file and line in every error; they are listed here only so the
+    /// file is accepted.
     #[serde(skip_serializing)]
     pub bots: Vec<figment::value::Value>,
     /// Speech-analysis services of built-in bots (`[[analysis]]`), read like `bots`.
     #[serde(skip_serializing)]
     pub analysis: Vec<figment::value::Value>,
-    /// The checked flows of the built-in bots, filled in by `switchboard serve` before start.
-    #[serde(skip)]
-    pub flows: Option<std::sync::Arc<crate::bots::flow::FlowConfig>>,
 }
 
 impl Default for Config {
@@ -77,7 +78,6 @@ impl Default for Config {
             users: Vec::new(),
             bots: Vec::new(),
             analysis: Vec::new(),
-            flows: None,
         }
     }
 }
@@ -103,35 +103,6 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
         }
     }
-}
-
-/// Log output settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogConfig {
-    /// `text` for people, `json` for log collectors.
-    pub format: LogFormat,
-    /// A `tracing` filter, e.g. `info` or `switchboard=debug,tower_http=info`. `RUST_LOG` wins.
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Text,
-            filter: "info".to_owned(),
-        }
-    }
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// Token issuing settings.
@@ -197,6 +168,23 @@ impl Default for NotifyConfig {
             give_up_after_secs: 600,
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION"), " (Calling/1.0)")
                 .to_owned(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The notifier's delivery settings from this section.
+    pub fn delivery(&self) -> DeliverySettings {
+        DeliverySettings {
+            queue_capacity_per_app: self.queue_capacity_per_app,
+            max_batch: self.max_batch,
+            retry: RetryPolicy {
+                initial: std::time::Duration::from_millis(self.initial_backoff_ms),
+                max: std::time::Duration::from_millis(self.max_backoff_ms),
+                give_up_after: std::time::Duration::from_secs(self.give_up_after_secs),
+            },
+            user_agent: self.user_agent.clone(),
+            jitter_seed: None,
         }
     }
 }

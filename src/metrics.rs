@@ -1,11 +1,7 @@
-//! Prometheus metrics at `/metrics`: the metric names in one place and the exporter.
+//! Prometheus metrics: the metric names in one place and the recorder (served at `/metrics` by
+//! `http::metrics`).
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::server::state::AppState;
 
 /// Counter: HTTP responses, by `status`.
 pub const HTTP_RESPONSES: &str = "switchboard_http_responses_total";
@@ -71,14 +67,4 @@ pub fn install_recorder() -> Option<PrometheusHandle> {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).ok().map(|()| handle)
-}
-
-/// `GET /metrics`: the Prometheus text format.
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state
-        .metrics
-        .as_ref()
-        .map(PrometheusHandle::render)
-        .unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

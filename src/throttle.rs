@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::api::error::ApiError;
-
 /// A token bucket per caller: `requests_per_window` requests, refilled evenly over the window.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -56,20 +54,32 @@ impl RateLimiter {
         }
     }
 
-    /// [`RateLimiter::check`] as a Graph 429 error with `Retry-After` in whole seconds.
-    pub fn check_request(&self, caller: &str, now: Instant) -> Result<(), ApiError> {
-        self.check(caller, now).map_err(|wait| {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::too_many_requests(
-                format!(
-                    "{caller} exceeded {} requests per {:.0} s; retry after {secs} s",
-                    self.capacity,
-                    self.capacity / self.refill_per_sec
-                ),
-                secs,
-            )
+    /// [`RateLimiter::check`] with the wait in whole seconds and what was exceeded, for a 429
+    /// with `Retry-After`.
+    pub fn check_request(&self, caller: &str, now: Instant) -> Result<(), Throttled> {
+        self.check(caller, now).map_err(|wait| Throttled {
+            caller: caller.to_owned(),
+            limit: self.capacity,
+            window_secs: self.capacity / self.refill_per_sec,
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
         })
     }
+}
+
+/// A caller exceeded its request rate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{caller} exceeded {limit} requests per {window_secs:.0} s; retry after {retry_after_secs} s"
+)]
+pub struct Throttled {
+    /// Who was throttled (an app id, or what the limiter counts, e.g. "sign-in as <user>").
+    pub caller: String,
+    /// Requests allowed per window.
+    pub limit: f64,
+    /// The window, in seconds.
+    pub window_secs: f64,
+    /// Whole seconds until the next request is allowed.
+    pub retry_after_secs: u64,
 }
 
 /// Caps on concurrent calls; the call code asks for a [`CallSlot`] when it creates a call (or
@@ -113,13 +123,6 @@ pub enum AdmissionError {
         /// The limit.
         limit: u32,
     },
-}
-
-impl From<AdmissionError> for ApiError {
-    fn from(error: AdmissionError) -> Self {
-        // 429 so clients back off and retry (the Graph SDK honours Retry-After on 429).
-        ApiError::too_many_requests(error.to_string(), 5)
-    }
 }
 
 /// One admitted call; releases its place when dropped.
@@ -224,13 +227,12 @@ mod tests {
     }
 
     #[test]
-    fn throttled_request_is_a_429_with_whole_second_retry_after() {
+    fn a_throttled_request_waits_whole_seconds() {
         let limiter = RateLimiter::new(1, Duration::from_secs(15));
         let now = Instant::now();
         limiter.check_request("app", now).unwrap();
         let error = limiter.check_request("app", now).unwrap_err();
-        assert_eq!(error.status.as_u16(), 429);
-        assert_eq!(error.retry_after_secs, Some(15));
+        assert_eq!(error.retry_after_secs, 15);
     }
 
     #[test]
@@ -254,12 +256,6 @@ mod tests {
         assert_eq!(admission.active_for("a"), 1);
         assert_eq!(admission.active_total(), 2);
         let _c1 = admission.try_admit("c").unwrap();
-        let error: ApiError = admission.try_admit("c").unwrap_err().into();
-        assert_eq!(error.status.as_u16(), 429);
-        assert!(
-            error.message.contains("max_concurrent_calls"),
-            "{}",
-            error.message
-        );
+        assert!(admission.try_admit("c").is_err());
     }
 }

@@ -1,20 +1,16 @@
-//! Where notifications for the server's own bots arrive: one loopback HTTP listener, the
-//! in-process end of the notification contract. The server's notifier POSTs `commsNotifications`
-//! here exactly as it does to an external bot's webhook; each registered key (a bot, a reminder
-//! attempt) gets the notifications POSTed to its path.
+//! Where notifications for the server's own bots arrive: the in-process end of the notification
+//! contract. The server's notifier POSTs `commsNotifications` to a loopback listener exactly as it
+//! does to an external bot's webhook (the listener's one route is `http::inbox`); each registered
+//! key (a bot, a reminder attempt) gets the notifications POSTed to its path.
 //!
 //! The listener binds 127.0.0.1 only, every path holds a random secret, and each POST's bearer
 //! JWT is checked as the README tells bot developers to check it: signed by the server's
 //! published key, issued by the notification issuer, for the receiving application.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -23,13 +19,18 @@ use crate::auth::tokens::TokenService;
 
 /// A registered key: the application its notifications are for, and where they go.
 type Route = (String, mpsc::UnboundedSender<Value>);
-type Routes = Arc<Mutex<HashMap<String, Route>>>;
 
-/// The loopback notification receiver.
+/// The loopback notification receiver; cheap to clone.
 #[derive(Clone)]
 pub struct Inbox {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
     base_url: String,
-    routes: Routes,
+    secret: String,
+    routes: Mutex<HashMap<String, Route>>,
+    tokens: Arc<TokenService>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -38,42 +39,45 @@ impl std::fmt::Debug for Inbox {
     }
 }
 
-#[derive(Clone)]
-struct Shared {
-    secret: String,
-    routes: Routes,
-    tokens: Arc<TokenService>,
+/// Why a POST to the inbox was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboxRefusal {
+    /// The path's secret is wrong or its key is not registered (any more).
+    #[error("no inbox at this path")]
+    UnknownPath,
+    /// The bearer JWT is missing or not valid for the key's application.
+    #[error("notification token refused: {reason}")]
+    Unauthenticated {
+        /// What was wrong with the token.
+        reason: String,
+    },
+    /// The body is not a JSON `commsNotifications` envelope.
+    #[error("the body is not JSON: {reason}")]
+    NotJson {
+        /// The parse error.
+        reason: String,
+    },
 }
 
 impl Inbox {
-    /// Binds a free loopback port and starts serving; `tokens` checks each POST's JWT.
-    pub async fn bind(tokens: Arc<TokenService>) -> std::io::Result<Inbox> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
+    /// An inbox served by a listener bound to `listening` (a loopback address); `tokens` checks
+    /// each POST's JWT.
+    pub fn new(listening: SocketAddr, tokens: Arc<TokenService>) -> Inbox {
         let secret = crate::auth::secret::generate_secret();
-        let routes: Routes = Arc::default();
-        let shared = Shared {
-            secret: secret.clone(),
-            routes: Arc::clone(&routes),
-            tokens,
-        };
-        let app = Router::new()
-            .route("/hooks/{secret}/{*key}", post(receive))
-            .with_state(shared);
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "built-in bot notification listener stopped");
-            }
-        });
-        Ok(Inbox {
-            base_url: format!("http://127.0.0.1:{port}/hooks/{secret}"),
-            routes,
-        })
+        Inbox {
+            inner: Arc::new(Shared {
+                base_url: format!("http://{listening}/hooks/{secret}"),
+                secret,
+                routes: Mutex::new(HashMap::new()),
+                tokens,
+            }),
+        }
     }
 
     /// The callback URI whose notifications go to `key`.
     pub fn url(&self, key: &str) -> String {
-        format!("{}/{key}", self.base_url)
+        format!("{}/{key}", self.inner.base_url)
     }
 
     /// Routes the notifications for application `app_id` POSTed to [`Inbox::url`]`(key)` to the
@@ -85,54 +89,53 @@ impl Inbox {
         receiver
     }
 
-    /// Stops routing `key`; later POSTs to it are refused with 404.
+    /// Stops routing `key`; later POSTs to it are refused as an unknown path.
     pub fn unregister(&self, key: &str) {
         self.lock().remove(key);
     }
 
+    /// Takes one POST to `/hooks/{secret}/{key}` with its `Authorization` header value: checks the
+    /// path and the JWT, then hands each notification of the envelope to the key's receiver.
+    pub fn deliver(
+        &self,
+        secret: &str,
+        key: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), InboxRefusal> {
+        if secret != self.inner.secret {
+            return Err(InboxRefusal::UnknownPath);
+        }
+        let route = self.lock().get(key).cloned();
+        let Some((app_id, sender)) = route else {
+            return Err(InboxRefusal::UnknownPath);
+        };
+        check_token(&self.inner.tokens, authorization, &app_id)
+            .map_err(|reason| InboxRefusal::Unauthenticated { reason })?;
+        let envelope =
+            serde_json::from_slice::<Value>(body).map_err(|e| InboxRefusal::NotJson {
+                reason: e.to_string(),
+            })?;
+        for notification in envelope["value"].as_array().into_iter().flatten() {
+            let _ = sender.send(notification.clone());
+        }
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Route>> {
         // The map is only inserted into and removed from; a panic cannot leave it half-changed.
-        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.routes.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-async fn receive(
-    State(shared): State<Shared>,
-    Path((secret, key)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> StatusCode {
-    if secret != shared.secret {
-        return StatusCode::NOT_FOUND;
-    }
-    let route = shared
-        .routes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-        .cloned();
-    let Some((app_id, sender)) = route else {
-        return StatusCode::NOT_FOUND;
-    };
-    if let Err(reason) = check_token(&shared.tokens, &headers, &app_id) {
-        tracing::warn!(%key, %reason, "notification for a built-in bot refused");
-        return StatusCode::UNAUTHORIZED;
-    }
-    let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
-        return StatusCode::BAD_REQUEST;
-    };
-    for notification in envelope["value"].as_array().into_iter().flatten() {
-        let _ = sender.send(notification.clone());
-    }
-    StatusCode::ACCEPTED
 }
 
 /// Checks the notification's bearer JWT: RS256 with the server's published key, the
 /// notification issuer, audience `app_id`, and not expired.
-fn check_token(tokens: &TokenService, headers: &HeaderMap, app_id: &str) -> Result<(), String> {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+fn check_token(
+    tokens: &TokenService,
+    authorization: Option<&str>,
+    app_id: &str,
+) -> Result<(), String> {
+    let token = authorization
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or("no Authorization: Bearer token")?;
     let mut validation = Validation::new(Algorithm::RS256);
@@ -165,7 +168,9 @@ mod tests {
             "http://sb.test".into(),
             300,
         ));
-        let inbox = Inbox::bind(Arc::clone(&tokens)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inbox = Inbox::new(listener.local_addr().unwrap(), Arc::clone(&tokens));
+        tokio::spawn(crate::http::inbox::serve(listener, inbox.clone()));
         let mut received = inbox.register("bots/app-1", "app-1");
         let http = reqwest::Client::new();
         let body = serde_json::json!({"value": [{"changeType": "created"}]});

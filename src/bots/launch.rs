@@ -1,7 +1,6 @@
 //! Starting the built-in bots once the server listens: each bot becomes an application of the
 //! directory with a fresh secret and a calling webhook on the loopback [`Inbox`], signs in like
-//! any bot, and runs one [`CallFlow`] per incoming call. The reminder scheduler starts here too,
-//! since it shares the inbox.
+//! any bot, and runs one [`CallFlow`] per incoming call.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,20 +12,18 @@ use tokio::sync::mpsc;
 use super::call_flow::{BotRuntime, CallFlow};
 use super::client::{Credentials, GraphClient};
 use super::events::{CallEvent, classify};
+use super::flow::FlowConfig;
 use super::inbox::Inbox;
 use crate::auth::secret::{generate_secret, hash_secret};
-use crate::server::state::AppState;
-use crate::store::AppRecord;
+use crate::store::{AppRecord, Store};
 
 /// Longest a built-in bot or the reminder scheduler waits for one API request or download.
 const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the built-in bots could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LaunchError {
-    /// The loopback notification listener could not bind.
-    #[error("built-in bots: cannot bind the loopback notification listener: {0}")]
-    Inbox(std::io::Error),
     /// Registering a bot's application failed.
     #[error("built-in bot '{bot}': {source}")]
     Store {
@@ -46,28 +43,30 @@ pub fn local_base_url(bound: SocketAddr) -> String {
     }
 }
 
-/// Registers and starts the configured built-in bots and the reminder scheduler.
-pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchError> {
-    let inbox = Inbox::bind(Arc::clone(&state.tokens))
-        .await
-        .map_err(LaunchError::Inbox)?;
-    let base_url = local_base_url(bound);
-    // API requests to this same server are quick; a stuck one must not hold a call for long.
-    let http = reqwest::Client::builder()
+/// The client built-in bots and the reminder scheduler call this server's API with: requests to
+/// the same server are quick, and a stuck one must not hold a call for long.
+pub fn api_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .timeout(API_TIMEOUT)
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Registers the built-in bots of `flows` as applications with fresh secrets and starts them;
+/// they reach the API at `base_url` with `http` and get their notifications through `inbox`.
+pub async fn start(
+    flows: &FlowConfig,
+    store: &Store,
+    inbox: &Inbox,
+    base_url: &str,
+    http: reqwest::Client,
+) -> Result<(), LaunchError> {
     // Analysis services get their own per-service timeout instead.
     let analysis_http = reqwest::Client::new();
-    crate::reminders::start(state, &base_url, inbox.clone(), http.clone());
-    let Some(flows) = state.config.flows.clone() else {
-        return Ok(());
-    };
     for bot in &flows.bots {
         // A new secret each start: only this process ever signs in as the bot.
         let secret = generate_secret();
-        state
-            .store
+        store
             .upsert_app(AppRecord {
                 id: bot.app_id.clone(),
                 tenant_id: bot.tenant.clone(),
@@ -83,7 +82,7 @@ pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchErro
         let runtime = Arc::new(BotRuntime {
             client: GraphClient::new(
                 http.clone(),
-                &base_url,
+                base_url,
                 &bot.tenant,
                 &bot.app_id,
                 Credentials::Secret(secret),
@@ -96,12 +95,11 @@ pub async fn start(state: &AppState, bound: SocketAddr) -> Result<(), LaunchErro
         tokio::spawn(dispatch(runtime, notifications));
         tracing::info!(bot = %bot.name, app_id = %bot.app_id, "built-in bot answering calls");
     }
-    print_bots_banner(&flows.bots, &state.public_url);
     Ok(())
 }
 
 /// Printed, like the demo credentials, so a newcomer sees where to click.
-fn print_bots_banner(bots: &[super::flow::BotDefinition], public_url: &str) {
+pub fn print_bots_banner(bots: &[super::flow::BotDefinition], public_url: &str) {
     let mut text =
         String::from("\nBuilt-in bots (call them from the softphone page or as an app):\n");
     for bot in bots {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::flow::{self, FlowConfig, FlowError, FlowErrors, Location, PartyRef, SourceText};
 use crate::config::Config;
-use crate::store::seed::{DEMO_ALICE_ID, DEMO_APP_ID, DEMO_BOB_ID, DEMO_TENANT_ID};
+use crate::store::demo::{DEMO_ALICE_ID, DEMO_APP_ID, DEMO_BOB_ID, DEMO_TENANT_ID};
 
 /// The demo Front Desk's flow, built into the binary.
 pub const DEMO_FLOW: &str = include_str!("../../examples/demo.toml");
@@ -79,12 +79,15 @@ pub fn seeds_demo(config: &Config) -> bool {
     config.demo && config.apps.is_empty()
 }
 
-/// Reads and checks the flows `switchboard serve` will run and stores them in `config.flows`.
+/// Reads and checks the flows `switchboard serve` will run; `None` when no built-in bot runs.
 ///
 /// With no `[[bots]]` in `file` and the demo directory seeded, the demo Front Desk runs, and its
 /// prompts are written to `<data_dir>/demo-prompts` (used as `media.prompts.dir` unless one is
 /// configured). Every problem is returned at once, each with file, line and reason.
-pub fn prepare(config: &mut Config, file: Option<&Path>) -> Result<(), FlowErrors> {
+pub fn prepare(
+    config: &mut Config,
+    file: Option<&Path>,
+) -> Result<Option<Arc<FlowConfig>>, FlowErrors> {
     let mut flows = match file {
         Some(path) => flow::load_file(path)?,
         None => FlowConfig::default(),
@@ -106,10 +109,7 @@ pub fn prepare(config: &mut Config, file: Option<&Path>) -> Result<(), FlowError
     if !errors.is_empty() {
         return Err(FlowErrors(errors));
     }
-    if !flows.bots.is_empty() {
-        config.flows = Some(Arc::new(flows));
-    }
-    Ok(())
+    Ok((!flows.bots.is_empty()).then(|| Arc::new(flows)))
 }
 
 fn write_demo_prompts(dir: &Path) -> Result<(), String> {
@@ -219,8 +219,9 @@ mod tests {
             data_dir: data.path().to_owned(),
             ..Config::default()
         };
-        prepare(&mut config, None).unwrap_or_else(|e| panic!("{e}"));
-        let flows = config.flows.as_ref().expect("demo flows");
+        let flows = prepare(&mut config, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("demo flows");
         assert_eq!(flows.bots[0].name, "Front Desk");
         assert_eq!(config.media.prompts.dir, data.path().join(DEMO_PROMPTS_DIR));
         assert!(data.path().join("demo-prompts/demo-welcome.wav").is_file());

@@ -5,25 +5,11 @@
 use serde::Serialize;
 
 use super::call::Call;
-use super::ids::CallId;
 use super::operations::Operation;
 use crate::graph::odata::type_name;
 use crate::graph::{ChangeType, CommsNotification, Participant, ToneInfo};
-
-/// One notification to deliver: to which app, at which URI, in the order of which call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outbound {
-    /// The app the notification is for (the JWT audience).
-    pub app_id: String,
-    /// The app's tenant (the JWT `tid`).
-    pub tenant_id: String,
-    /// Where to POST it.
-    pub callback_uri: String,
-    /// Notifications with the same key are delivered in order.
-    pub ordering_key: CallId,
-    /// The notification.
-    pub notification: CommsNotification,
-}
+/// A call's notification goes to the notifier as it is built here, ordered by the call's id.
+pub use crate::notify::Outbound;
 
 fn outbound(
     call: &Call,
@@ -36,7 +22,7 @@ fn outbound(
         app_id: call.owner.app_id.clone(),
         tenant_id: call.owner.tenant_id.clone(),
         callback_uri: callback_uri.clone(),
-        ordering_key: call.id.clone(),
+        ordering_key: call.id.to_string(),
         notification: CommsNotification {
             odata_type: type_name("commsNotification"),
             change_type,
@@ -45,6 +31,7 @@ fn outbound(
             callback_uri: Some(callback_uri),
             // Serializing our own model types cannot fail: they hold no maps with non-string keys.
             resource_data: serde_json::to_value(data).unwrap_or_default(),
+            extensions: serde_json::Map::new(),
         },
     })
 }

@@ -23,6 +23,7 @@ use super::notify::Outbound;
 use super::registry::{CallRegistry, Effects};
 use super::registry_users::UserNotice;
 use super::result_codes::ResultCode;
+use crate::notify::Notifier;
 
 /// Builds the media plane from the sink it reports events to.
 pub type MediaPlaneFactory = Box<dyn FnOnce(MediaEventSink) -> Arc<dyn MediaPlane> + Send>;
@@ -30,10 +31,17 @@ pub type MediaPlaneFactory = Box<dyn FnOnce(MediaEventSink) -> Arc<dyn MediaPlan
 /// Most media events waiting for the control plane.
 pub const MEDIA_EVENT_QUEUE: usize = 4096;
 
-/// Where notifications go; the server's notifier implements it. Must not block.
+/// Where notifications go: the server's [`Notifier`]; tests record them. Must not block.
 pub trait NotificationSink: Send + Sync + 'static {
     /// Queues one notification; a refusal (full queue) is counted and reported by the sink.
     fn deliver(&self, outbound: Outbound);
+}
+
+impl NotificationSink for Notifier {
+    fn deliver(&self, outbound: Outbound) {
+        // A refusal is counted, logged and listed by the notifier itself.
+        let _ = self.enqueue(outbound);
+    }
 }
 
 /// Rings users on their endpoints and tells them what happened to their calls; the softphone

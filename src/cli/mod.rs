@@ -86,12 +86,15 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
              examples/demo.toml shows the built-in bots' flow language)"
         ),
     }
-    if let Err(errors) = crate::bots::setup::prepare(&mut config, config_file.as_deref()) {
-        for error in &errors.0 {
-            eprintln!("switchboard: invalid bot flow: {error}");
+    let flows = match crate::bots::setup::prepare(&mut config, config_file.as_deref()) {
+        Ok(flows) => flows,
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("switchboard: invalid bot flow: {error}");
+            }
+            return ExitCode::from(2);
         }
-        return ExitCode::from(2);
-    }
+    };
     crate::logging::init(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,7 +106,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::server::serve(config)) {
+    match runtime.block_on(crate::server::serve(config, flows)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "switchboard stopped");

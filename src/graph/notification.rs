@@ -25,6 +25,10 @@ pub struct CommsNotification {
     pub callback_uri: Option<String>,
     /// A partial call, a participant array, or an operation, each with `@odata.type`.
     pub resource_data: Value,
+    /// Switchboard extension members beside Graph's (for example `switchboardTest` on a test
+    /// notification); empty on every notification Graph also sends.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, Value>,
 }
 
 fn notification_type() -> String {

@@ -6,7 +6,7 @@
 //! runs out or its call ends, and its buffer goes back to the worker's pool through that
 //! worker's return queue.
 //!
-//! Download: `GET /media/recordings/{id}` with `Authorization: Bearer <recordingAccessToken>`
+//! Download (served by `http::recordings`): `GET /media/recordings/{id}` with `Authorization: Bearer <recordingAccessToken>`
 //! (the form Graph documents; tokens are not accepted in the query string, where they would end
 //! up in access logs). The answer is the WAV file (16 kHz mono 16-bit) as
 //! `application/octet-stream`, like Graph's.
@@ -15,19 +15,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use base64::Engine as _;
 use crossbeam_queue::ArrayQueue;
 use switchboard_media::record::ClipBuffer;
 
-use crate::api::ApiError;
 use crate::calls::ids::{CallId, random_guid};
 use crate::calls::media::Recording;
-use crate::server::state::AppState;
 
 /// Path of the download route.
 pub const RECORDING_PATH: &str = "/media/recordings/{id}";
@@ -226,57 +219,6 @@ fn new_token() -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The download route (public: the recording's own token is its authorization).
-pub fn routes() -> Router<AppState> {
-    Router::new().route(RECORDING_PATH, get(download))
-}
-
-async fn download(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let Some(media) = state.media.as_ref() else {
-        return Err(ApiError::not_found(
-            "this server runs without a media engine; it holds no recordings",
-        ));
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(token) = token else {
-        return Err(ApiError::unauthenticated(
-            "a recording is downloaded with its recordingAccessToken as 'Authorization: Bearer <token>'",
-        ));
-    };
-    match media.recordings().download(&id, token, Instant::now()) {
-        Ok(bytes) => Ok((
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            bytes,
-        )
-            .into_response()),
-        Err(DownloadError::Unauthorized) => Err(ApiError::unauthenticated(
-            "the bearer token is not this recording's recordingAccessToken",
-        )),
-        Err(DownloadError::NotFound) => Err(ApiError::not_found(format!(
-            "no recording '{id}': recordings are kept for {} s and deleted when their call ends",
-            media.settings().recording_ttl_secs
-        ))),
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::stats::DropReason;
 use super::transport::PostOutcome;
-use super::{AppQueue, NotificationRequest, NotifierInner};
+use super::{AppQueue, NotifierInner, Outbound};
+use crate::graph::CommsNotification;
 
 /// Redirect hops followed for one POST before it counts as a failed attempt.
 const MAX_REDIRECTS: u32 = 5;
@@ -21,11 +22,11 @@ const MAX_REDIRECTS: u32 = 5;
 pub(super) struct LaneItem {
     tenant_id: String,
     callback_uri: String,
-    notification: serde_json::Value,
+    notification: CommsNotification,
 }
 
-impl From<NotificationRequest> for LaneItem {
-    fn from(request: NotificationRequest) -> Self {
+impl From<Outbound> for LaneItem {
+    fn from(request: Outbound) -> Self {
         LaneItem {
             tenant_id: request.tenant_id,
             callback_uri: request.callback_uri,

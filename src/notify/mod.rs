@@ -12,7 +12,6 @@
 
 mod backoff;
 mod lane;
-pub mod routes;
 mod stats;
 mod transport;
 
@@ -28,23 +27,25 @@ pub use stats::{DeliveryStatus, DropReason, DropRecord};
 pub use transport::{HttpTransport, PostOutcome, Transport, classify};
 
 use crate::auth::tokens::TokenService;
-use crate::config::NotifyConfig;
+use crate::graph::CommsNotification;
 use lane::{Lane, LaneItem};
 use stats::AppStats;
 
-/// One notification for the call code to deliver.
-#[derive(Debug, Clone)]
-pub struct NotificationRequest {
-    /// The application that owns the call (the JWT's `aud`).
+/// One notification to deliver: to which application, at which URI, in the order of which key.
+/// The call code builds them (`calls::notify`), as do reminders and test notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// The application the notification is for (the JWT's `aud`).
     pub app_id: String,
     /// The application's tenant (the JWT's `tid`).
     pub tenant_id: String,
     /// Where to POST: the call's `callbackUri`, or the app's calling webhook for incoming calls.
     pub callback_uri: String,
-    /// Ordering key: notifications with the same call id are delivered in the order enqueued.
-    pub call_id: String,
-    /// One `commsNotification` object (`changeType`, `resourceUrl`, `resourceData`, …).
-    pub notification: serde_json::Value,
+    /// Notifications with the same key (a call id, a reminder id) are delivered in the order
+    /// enqueued; different keys are independent.
+    pub ordering_key: String,
+    /// The `commsNotification` (`changeType`, `resourceUrl`, `resourceData`, …).
+    pub notification: CommsNotification,
 }
 
 /// Why a notification was not accepted.
@@ -71,7 +72,7 @@ pub enum EnqueueError {
     },
 }
 
-/// Delivery settings, from [`NotifyConfig`].
+/// Delivery settings (the `[notify]` section gives them: `NotifyConfig::delivery`).
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     /// Most notifications waiting or in flight per application.
@@ -84,23 +85,6 @@ pub struct DeliverySettings {
     pub user_agent: String,
     /// Seed for retry jitter; `None` seeds from the OS.
     pub jitter_seed: Option<u64>,
-}
-
-impl DeliverySettings {
-    /// Settings from the `[notify]` config section.
-    pub fn from_config(config: &NotifyConfig) -> Self {
-        DeliverySettings {
-            queue_capacity_per_app: config.queue_capacity_per_app,
-            max_batch: config.max_batch,
-            retry: RetryPolicy {
-                initial: Duration::from_millis(config.initial_backoff_ms),
-                max: Duration::from_millis(config.max_backoff_ms),
-                give_up_after: Duration::from_secs(config.give_up_after_secs),
-            },
-            user_agent: config.user_agent.clone(),
-            jitter_seed: None,
-        }
-    }
 }
 
 /// What a shutdown drain achieved.
@@ -168,11 +152,11 @@ impl Notifier {
     }
 
     /// Queues one notification for delivery. Never blocks; must be called inside a tokio runtime.
-    pub fn enqueue(&self, request: NotificationRequest) -> Result<(), EnqueueError> {
+    pub fn enqueue(&self, request: Outbound) -> Result<(), EnqueueError> {
         let inner = &self.inner;
         if inner.closed.load(Ordering::Acquire) {
             return Err(EnqueueError::ShuttingDown {
-                call_id: request.call_id,
+                call_id: request.ordering_key,
             });
         }
         let app = inner.app_queue(&request.app_id);
@@ -180,13 +164,13 @@ impl Notifier {
         if !app.stats.try_reserve(capacity) {
             let error = EnqueueError::QueueFull {
                 app_id: request.app_id.clone(),
-                call_id: request.call_id.clone(),
+                call_id: request.ordering_key.clone(),
                 capacity,
             };
-            tracing::warn!(app_id = %request.app_id, call_id = %request.call_id, capacity, "notification dropped: queue full");
+            tracing::warn!(app_id = %request.app_id, call_id = %request.ordering_key, capacity, "notification dropped: queue full");
             app.stats.record_drop(
                 DropReason::QueueFull,
-                &request.call_id,
+                &request.ordering_key,
                 1,
                 error.to_string(),
             );
@@ -194,7 +178,7 @@ impl Notifier {
         }
         metrics::counter!(crate::metrics::NOTIFICATIONS_QUEUED, "app_id" => app.app_id.clone())
             .increment(1);
-        let call_id = request.call_id.clone();
+        let call_id = request.ordering_key.clone();
         let item = LaneItem::from(request);
         let start_task = {
             let mut lanes = app.lanes.lock().unwrap_or_else(|p| p.into_inner());

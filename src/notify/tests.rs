@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::auth::keys::SigningKeys;
+use crate::graph::ChangeType;
 
 /// What the fake receiver does with a POST to a URI at a moment.
 type Behaviour = dyn Fn(&str, Duration) -> (Duration, PostOutcome) + Send + Sync;
@@ -122,13 +123,24 @@ fn notifier(receiver: &Arc<Receiver>, settings: DeliverySettings) -> (Notifier, 
     )
 }
 
-fn request(call: &str, seq: u64, uri: &str) -> NotificationRequest {
-    NotificationRequest {
+fn request(call: &str, seq: u64, uri: &str) -> Outbound {
+    let serde_json::Value::Object(extensions) = json!({"call": call, "seq": seq}) else {
+        unreachable!("an object literal")
+    };
+    Outbound {
         app_id: "app-1".into(),
         tenant_id: "tenant-1".into(),
         callback_uri: uri.into(),
-        call_id: call.into(),
-        notification: json!({"call": call, "seq": seq, "changeType": "updated"}),
+        ordering_key: call.into(),
+        notification: CommsNotification {
+            odata_type: "#microsoft.graph.commsNotification".into(),
+            change_type: ChangeType::Updated,
+            resource: None,
+            resource_url: format!("/communications/calls/{call}"),
+            callback_uri: None,
+            resource_data: json!({}),
+            extensions,
+        },
     }
 }
 

@@ -12,7 +12,7 @@ mod scheduler;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use scheduler::start;
+pub use scheduler::{Scheduler, start};
 
 /// Outcomes of one reminder call.
 pub const OUTCOMES: [&str; 6] = [

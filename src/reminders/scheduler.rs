@@ -13,12 +13,14 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Attempt, Reminder, outcome_of};
+use crate::auth::tokens::TokenService;
 use crate::bots::client::{Credentials, GraphClient};
 use crate::bots::events::{CallEvent, classify};
 use crate::bots::inbox::Inbox;
-use crate::notify::NotificationRequest;
-use crate::server::state::AppState;
-use crate::store::ReminderRow;
+use crate::graph::odata::type_name;
+use crate::graph::{ChangeType, CommsNotification};
+use crate::notify::{Notifier, Outbound};
+use crate::store::{ReminderRow, Store};
 
 /// How often the store is asked for due reminders.
 const POLL: Duration = Duration::from_millis(250);
@@ -28,28 +30,29 @@ const HANG_UP_GRACE: Duration = Duration::from_secs(2);
 /// Longest one reminder call may take, ringing and prompts included.
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(300);
 
-struct Scheduler {
-    state: AppState,
-    base_url: String,
-    inbox: Inbox,
-    http: reqwest::Client,
+/// What the scheduler works with: the reminders' store, the notifier for outcomes, the server's
+/// token service (a reminder's call is placed as its application), the loopback inbox its calls'
+/// notifications come back to, and the server's own base URL with an HTTP client for the API.
+pub struct Scheduler {
+    /// Where reminders are kept.
+    pub store: Store,
+    /// Delivers each reminder's outcome to its application.
+    pub notifier: Notifier,
+    /// Issues the tokens a reminder's calls are placed with.
+    pub tokens: Arc<TokenService>,
+    /// The server's own address for API requests (`http://127.0.0.1:PORT`).
+    pub base_url: String,
+    /// Where the reminder calls' notifications arrive.
+    pub inbox: Inbox,
+    /// The client for API requests.
+    pub http: reqwest::Client,
 }
 
 /// Starts the scheduler; reminders cut off by an earlier stop are due again at once.
-pub fn start(state: &AppState, base_url: &str, inbox: Inbox, http: reqwest::Client) {
-    let scheduler = Arc::new(Scheduler {
-        state: state.clone(),
-        base_url: base_url.to_owned(),
-        inbox,
-        http,
-    });
+pub fn start(scheduler: Scheduler) {
+    let scheduler = Arc::new(scheduler);
     tokio::spawn(async move {
-        match scheduler
-            .state
-            .store
-            .resume_interrupted_reminders(now_ms())
-            .await
-        {
+        match scheduler.store.resume_interrupted_reminders(now_ms()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 reminders = n,
@@ -61,7 +64,7 @@ pub fn start(state: &AppState, base_url: &str, inbox: Inbox, http: reqwest::Clie
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match scheduler.state.store.claim_due_reminders(now_ms()).await {
+            match scheduler.store.claim_due_reminders(now_ms()).await {
                 Ok(due) => {
                     for row in due {
                         tokio::spawn(Arc::clone(&scheduler).attempt(row));
@@ -94,7 +97,7 @@ impl Scheduler {
             &self.base_url,
             &row.tenant_id,
             &row.app_id,
-            Credentials::Issued(Arc::clone(&self.state.tokens)),
+            Credentials::Issued(Arc::clone(&self.tokens)),
         );
         let started = jiff::Timestamp::now();
         let mut call_id = None;
@@ -144,20 +147,24 @@ impl Scheduler {
             ..row
         };
         let (app_id, tenant_id) = (stored.app_id.clone(), stored.tenant_id.clone());
-        if let Err(error) = self.state.store.put_reminder(stored).await {
+        if let Err(error) = self.store.put_reminder(stored).await {
             tracing::error!(reminder = %reminder.id, %error, "cannot store the reminder's outcome");
             return;
         }
         // `updated` after an attempt that will be retried, `deleted` with the final outcome.
-        let change = if again { "updated" } else { "deleted" };
+        let change = if again {
+            ChangeType::Updated
+        } else {
+            ChangeType::Deleted
+        };
         self.report(&app_id, &tenant_id, &reminder, change).await;
     }
 
     /// POSTs the reminder to its callback URI (or the app's calling webhook).
-    async fn report(&self, app_id: &str, tenant_id: &str, reminder: &Reminder, change: &str) {
+    async fn report(&self, app_id: &str, tenant_id: &str, reminder: &Reminder, change: ChangeType) {
         let uri = match &reminder.callback_uri {
             Some(uri) => Some(uri.clone()),
-            None => match self.state.store.get_app(app_id).await {
+            None => match self.store.get_app(app_id).await {
                 Ok(app) => app.and_then(|a| a.calling_webhook),
                 Err(error) => {
                     tracing::error!(%error, "cannot read the reminder's application");
@@ -170,19 +177,20 @@ impl Scheduler {
             return;
         };
         let path = reminder.path();
-        let notification = json!({
-            "@odata.type": "#microsoft.graph.commsNotification",
-            "changeType": change,
-            "resource": path.replacen("/communications", "/app", 1),
-            "resourceUrl": path,
-            "callbackUri": callback_uri,
-            "resourceData": reminder.view(),
-        });
-        let _ = self.state.notifier.enqueue(NotificationRequest {
+        let notification = CommsNotification {
+            odata_type: type_name("commsNotification"),
+            change_type: change,
+            resource: Some(path.replacen("/communications", "/app", 1)),
+            resource_url: path,
+            callback_uri: Some(callback_uri.clone()),
+            resource_data: reminder.view(),
+            extensions: serde_json::Map::new(),
+        };
+        let _ = self.notifier.enqueue(Outbound {
             app_id: app_id.to_owned(),
             tenant_id: tenant_id.to_owned(),
             callback_uri,
-            call_id: reminder.id.clone(),
+            ordering_key: reminder.id.clone(),
             notification,
         });
     }

@@ -1,16 +1,21 @@
-//! `switchboard serve`: binds, seeds the directory, serves, and shuts down gracefully.
+//! `switchboard serve`: binds, builds the services in order ([`start`]), seeds the directory
+//! ([`seed`]), starts the built-in bots and the reminder scheduler, serves, and shuts down
+//! gracefully ([`shutdown`]).
 
-pub mod calls;
-pub mod router;
+pub mod seed;
 pub mod shutdown;
-pub mod state;
+pub mod start;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bots::flow::FlowConfig;
+use crate::bots::inbox::Inbox;
 use crate::config::Config;
-use crate::store::seed::{DemoCredentials, seed_directory};
-use state::AppState;
+use crate::http::AppState;
+use seed::{DemoCredentials, seed_directory};
+use shutdown::Shutdown;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -23,13 +28,16 @@ pub enum ServeError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Building the state failed.
+    /// Building the services failed.
     #[error(transparent)]
-    State(#[from] state::StateError),
+    Start(#[from] start::StartError),
     /// Seeding the directory failed.
     #[error(transparent)]
-    Seed(#[from] crate::store::seed::SeedError),
-    /// The built-in bots or the reminder scheduler could not start.
+    Seed(#[from] seed::SeedError),
+    /// The built-in bots' loopback notification listener could not bind.
+    #[error("built-in bots: cannot bind the loopback notification listener: {0}")]
+    Inbox(std::io::Error),
+    /// The built-in bots could not start.
     #[error(transparent)]
     Bots(#[from] crate::bots::launch::LaunchError),
     /// The HTTP server failed.
@@ -37,8 +45,9 @@ pub enum ServeError {
     Http(std::io::Error),
 }
 
-/// Runs the server until ctrl-c or SIGTERM, then shuts down gracefully.
-pub async fn serve(config: Config) -> Result<(), ServeError> {
+/// Runs the server until ctrl-c or SIGTERM, then shuts down gracefully. `flows` are the checked
+/// flows of the built-in bots (`bots::setup::prepare`), if any run.
+pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(), ServeError> {
     let addr = config.http.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -52,17 +61,22 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // Listening for signals before anything else starts: a SIGTERM during start-up shuts down
     // cleanly instead of killing the process.
     let os_signal = shutdown::os_signal();
-    let state = AppState::build(config, &public_url, crate::metrics::install_recorder())?;
+    let shutdown = Shutdown::new();
+    let state = start::services(
+        config,
+        &public_url,
+        crate::metrics::install_recorder(),
+        &shutdown,
+    )?;
     if let Some(demo) = seed_directory(&state.store, &state.config).await? {
         print_demo_banner(&demo, &public_url, &state.config.data_dir);
     }
-    crate::bots::start(&state, bound).await?;
+    start_bots(&state, bound, flows.as_deref()).await?;
     tracing::info!(data_dir = %state.config.data_dir.display(), public_url = %public_url, issuer = %state.tokens.issuer(), "switchboard started");
     // Tests and scripts parse this line for the bound port.
     tracing::info!("listening on http://{bound}");
 
-    let shutdown = state.shutdown.clone();
-    let app = router::build(state.clone());
+    let app = crate::http::router::build(state.clone());
     let mut server = tokio::spawn(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.wait())
@@ -94,6 +108,38 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         abandoned_notifications = report.abandoned,
         "shutdown complete"
     );
+    Ok(())
+}
+
+/// Starts what acts as an application through the public API: the built-in bots of `flows` and
+/// the reminder scheduler, both reached at the loopback inbox and calling the API at `bound`.
+async fn start_bots(
+    state: &AppState,
+    bound: SocketAddr,
+    flows: Option<&FlowConfig>,
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(ServeError::Inbox)?;
+    let inbox = Inbox::new(
+        listener.local_addr().map_err(ServeError::Inbox)?,
+        Arc::clone(&state.tokens),
+    );
+    tokio::spawn(crate::http::inbox::serve(listener, inbox.clone()));
+    let base_url = crate::bots::launch::local_base_url(bound);
+    let http = crate::bots::launch::api_client();
+    crate::reminders::start(crate::reminders::Scheduler {
+        store: state.store.clone(),
+        notifier: state.notifier.clone(),
+        tokens: Arc::clone(&state.tokens),
+        base_url: base_url.clone(),
+        inbox: inbox.clone(),
+        http: http.clone(),
+    });
+    if let Some(flows) = flows {
+        crate::bots::start(flows, &state.store, &inbox, &base_url, http).await?;
+        crate::bots::launch::print_bots_banner(&flows.bots, &state.public_url);
+    }
     Ok(())
 }
 

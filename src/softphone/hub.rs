@@ -1,12 +1,16 @@
 //! The endpoint registry and the users' calls: which pages (endpoints) each user is signed in
 //! on, ringing them, and carrying a user's call from ringing or calling to connected to ended.
 //!
-//! Lock order: the call registry's lock may be held while the hub's is taken (the registry rings
-//! and notifies through [`UserRinger`]), never the other way round — the hub releases its lock
+//! The call service rings users and tells them about their calls through a channel ([`signals`]),
+//! made before either exists: the call service starts with the sending end (a [`UserRinger`]), and
+//! [`Softphone::start`] takes the call service and reads the signals in order on one task.
+//!
+//! Lock order: the call registry's lock may be held while the hub's is taken (a page's call is
+//! recorded under the registry's lock), never the other way round — the hub releases its lock
 //! before it calls into the call service.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -19,11 +23,111 @@ use crate::calls::ids::{CallId, ConversationId, ParticipantId};
 use crate::calls::registry_users::{UserChange, UserNotice};
 use crate::calls::result_codes::ResultCode;
 use crate::calls::runtime::{CallService, UserRinger};
-use crate::calls::validate::Target;
+use crate::calls::validate::{InvalidField, Target};
 use crate::graph::{IdentitySet, ParticipantInfo};
 
 /// Messages waiting for one page; a page that falls this far behind is sent no more.
 pub const OUTBOX_CAPACITY: usize = 256;
+
+/// Why a page's request was refused; its text goes back to the page as an `error` message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Answer or decline of a call that is not ringing on this page.
+    #[error("call {call:?} is not ringing on this page")]
+    NotRingingHere {
+        /// The page's call id.
+        call: String,
+    },
+    /// Hang-up or unmute of a call that is not on this page.
+    #[error("call {call:?} is not on this page")]
+    NotOnThisPage {
+        /// The page's call id.
+        call: String,
+    },
+    /// The target could not be rung.
+    #[error("the call could not be placed: {detail} ({}/{})", .result.parts().0, .result.parts().1)]
+    NotPlaced {
+        /// The result, from the one result-code table.
+        result: ResultCode,
+        /// Why, in words.
+        detail: String,
+    },
+    /// The media plane did not accept the page's SDP offer.
+    #[error("the media plane refused the offer: {reason}")]
+    OfferRefused {
+        /// What was wrong with the offer, or why the media plane could not take it.
+        reason: String,
+    },
+    /// The directory could not be read.
+    #[error("the directory is not available: {reason}")]
+    DirectoryUnavailable {
+        /// The store's error.
+        reason: String,
+    },
+    /// A call target that is not a user of the caller's tenant.
+    #[error("target.user {id:?} is not a user of tenant {tenant:?}")]
+    UnknownUser {
+        /// The id asked for.
+        id: String,
+        /// The caller's tenant.
+        tenant: String,
+    },
+    /// A call target that is not an application of the caller's tenant.
+    #[error("target.application {id:?} is not an application of tenant {tenant:?}")]
+    UnknownApplication {
+        /// The id asked for.
+        id: String,
+        /// The caller's tenant.
+        tenant: String,
+    },
+    /// A meeting id that is not a meeting of the user's tenant.
+    #[error("meeting {meeting:?} is not a meeting of tenant {tenant:?}")]
+    UnknownMeeting {
+        /// The meeting id asked for.
+        meeting: String,
+        /// The user's tenant.
+        tenant: String,
+    },
+    /// The meeting is over and nobody is in it.
+    #[error(transparent)]
+    MeetingOver(#[from] InvalidField),
+}
+
+/// What the call service tells the softphone, in the order it happened.
+#[derive(Debug)]
+enum UserSignal {
+    /// Ring a user's pages (boxed: a ring carries the caller's whole participant info).
+    Ring(Box<RingUser>),
+    /// A user's place in a conversation changed.
+    Notice(UserNotice),
+}
+
+/// The call service's end of the softphone's signal channel: rings and notices are queued, never
+/// waited on (the call service calls it with its registry locked).
+#[derive(Debug, Clone)]
+pub struct UserSignals(mpsc::UnboundedSender<UserSignal>);
+
+/// The softphone's end of the signal channel, handed to [`Softphone::start`].
+#[derive(Debug)]
+pub struct UserSignalReceiver(mpsc::UnboundedReceiver<UserSignal>);
+
+/// The channel between the call service and the softphone, made first at start-up.
+pub fn signals() -> (UserSignals, UserSignalReceiver) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (UserSignals(sender), UserSignalReceiver(receiver))
+}
+
+impl UserRinger for UserSignals {
+    fn ring(&self, ring: RingUser) {
+        // Only fails once the softphone has stopped, when nobody is left to ring.
+        let _ = self.0.send(UserSignal::Ring(Box::new(ring)));
+    }
+
+    fn notify(&self, notice: UserNotice) {
+        let _ = self.0.send(UserSignal::Notice(notice));
+    }
+}
 
 /// The softphone: sign-ins, signed-in pages and the users' calls. Cheap to clone.
 #[derive(Clone)]
@@ -41,7 +145,7 @@ impl std::fmt::Debug for Softphone {
 
 struct Inner {
     hub: Mutex<Hub>,
-    calls: OnceLock<CallService>,
+    calls: CallService,
     media: Arc<dyn BrowserMedia>,
     ring_window: Duration,
 }
@@ -71,37 +175,44 @@ struct UserCall {
     ring_timer: Option<tokio::task::AbortHandle>,
 }
 
-/// Why a page's request was refused (sent back as an `error` message).
-pub type Refusal = String;
-
 impl Softphone {
-    /// A softphone whose users ring for `ring_window` and whose media goes to `media`.
-    pub fn new(ring_window: Duration, media: Arc<dyn BrowserMedia>) -> Softphone {
-        Softphone {
+    /// Starts the softphone on the current tokio runtime: its users ring for `ring_window`, their
+    /// media goes to `media`, their calls to `calls`, and `signals` (the other end of the
+    /// channel `calls` rings through) is read in order from now on.
+    pub fn start(
+        ring_window: Duration,
+        media: Arc<dyn BrowserMedia>,
+        calls: CallService,
+        signals: UserSignalReceiver,
+    ) -> Softphone {
+        let softphone = Softphone {
             inner: Arc::new(Inner {
                 hub: Mutex::new(Hub::default()),
-                calls: OnceLock::new(),
+                calls,
                 media,
                 ring_window,
             }),
             sign_ins: SignIns::default(),
-        }
-    }
-
-    /// Connects the softphone to the call service (which rings through it, so it exists first).
-    pub fn attach(&self, calls: CallService) {
-        let _ = self.inner.calls.set(calls);
+        };
+        let reader = softphone.clone();
+        let mut signals = signals.0;
+        tokio::spawn(async move {
+            while let Some(signal) = signals.recv().await {
+                match signal {
+                    UserSignal::Ring(ring) => reader.ring(*ring),
+                    UserSignal::Notice(notice) => reader.notice(notice),
+                }
+            }
+        });
+        softphone
     }
 
     fn hub(&self) -> MutexGuard<'_, Hub> {
         self.inner.hub.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn calls(&self) -> Result<&CallService, Refusal> {
-        self.inner
-            .calls
-            .get()
-            .ok_or_else(|| "the call service is not running".to_owned())
+    fn calls(&self) -> &CallService {
+        &self.inner.calls
     }
 
     /// Signs a page in as `user`: returns its endpoint id and the messages for it.
@@ -147,7 +258,7 @@ impl Softphone {
         reach: Reach,
         offer: String,
     ) -> Result<(), Refusal> {
-        let calls = self.calls()?.clone();
+        let calls = self.calls().clone();
         let caller = ParticipantInfo::new(IdentitySet::user(
             user.id.clone(),
             Some(user.display_name.clone()),
@@ -170,12 +281,11 @@ impl Softphone {
             }
             placed
         });
-        let (conversation, participant) = placed.map_err(|refused| {
-            let (code, subcode, text) = refused.code.parts();
-            format!(
-                "the call could not be placed: {} ({code}/{subcode})",
-                refused.detail.as_deref().unwrap_or(text)
-            )
+        let (conversation, participant) = placed.map_err(|refused| Refusal::NotPlaced {
+            detail: refused
+                .detail
+                .unwrap_or_else(|| refused.code.parts().2.to_owned()),
+            result: refused.code,
         })?;
         let call = participant.to_string();
         self.send(endpoint, state_message(&call, CallState::Calling, None));
@@ -191,7 +301,7 @@ impl Softphone {
         info: ParticipantInfo,
         offer: String,
     ) -> Result<(), Refusal> {
-        let calls = self.calls()?.clone();
+        let calls = self.calls().clone();
         let (conversation, participant) = calls.with(|registry, _, fx| {
             let (conversation, participant) = registry.user_joins_meeting(meeting, info, fx);
             self.hub().calls.insert(
@@ -221,7 +331,9 @@ impl Softphone {
                 .calls
                 .get_mut(call)
                 .filter(|c| c.endpoint.is_none() && c.rung.iter().any(|e| e == endpoint))
-                .ok_or_else(|| format!("call {call:?} is not ringing on this page"))?;
+                .ok_or_else(|| Refusal::NotRingingHere {
+                    call: call.to_owned(),
+                })?;
             let others: Vec<EndpointId> = entry.rung.drain(..).filter(|e| e != endpoint).collect();
             entry.endpoint = Some(endpoint.to_owned());
             if let Some(timer) = entry.ring_timer.take() {
@@ -248,7 +360,7 @@ impl Softphone {
             offer,
         )
         .await?;
-        let calls = self.calls()?;
+        let calls = self.calls();
         let still_there = calls.with(|registry, _, fx| {
             let there = registry.has_member(&conversation, &participant);
             if there {
@@ -271,13 +383,15 @@ impl Softphone {
                 .get(call)
                 .is_some_and(|c| c.endpoint.is_none() && c.rung.iter().any(|e| e == endpoint));
             if !ringing_here {
-                return Err(format!("call {call:?} is not ringing on this page"));
+                return Err(Refusal::NotRingingHere {
+                    call: call.to_owned(),
+                });
             }
             hub.calls.remove(call)
         };
         if let Some(entry) = entry {
             self.finish(call, &entry, ResultCode::CalleeDeclined, None);
-            self.calls()?.with(|registry, _, fx| {
+            self.calls().with(|registry, _, fx| {
                 registry.user_declined(&entry.conversation, &entry.participant, fx)
             });
         }
@@ -293,9 +407,10 @@ impl Softphone {
                 .filter(|c| c.endpoint.as_deref() == Some(endpoint))
                 .map(|c| (c.conversation.clone(), c.participant.clone()))
         };
-        let (conversation, participant) =
-            member.ok_or_else(|| format!("call {call:?} is not on this page"))?;
-        self.calls()?.with(|registry, _, fx| {
+        let (conversation, participant) = member.ok_or_else(|| Refusal::NotOnThisPage {
+            call: call.to_owned(),
+        })?;
+        self.calls().with(|registry, _, fx| {
             registry.user_unmuted(&conversation, &participant, fx);
         });
         Ok(())
@@ -310,13 +425,15 @@ impl Softphone {
                 .get(call)
                 .is_some_and(|c| c.endpoint.as_deref() == Some(endpoint));
             if !here {
-                return Err(format!("call {call:?} is not on this page"));
+                return Err(Refusal::NotOnThisPage {
+                    call: call.to_owned(),
+                });
             }
             hub.calls.remove(call)
         };
         if let Some(entry) = entry {
             self.finish(call, &entry, ResultCode::ConversationEnded, None);
-            self.calls()?.with(|registry, _, fx| {
+            self.calls().with(|registry, _, fx| {
                 registry.user_hung_up(&entry.conversation, &entry.participant, fx)
             });
         }
@@ -349,7 +466,9 @@ impl Softphone {
             Ok(answer) => answer,
             Err(why) => {
                 self.media_lost(call, None, format!("the offer was refused: {why}"));
-                return Err(format!("the media plane refused the offer: {why}"));
+                return Err(Refusal::OfferRefused {
+                    reason: why.to_string(),
+                });
             }
         };
         let kept = {
@@ -406,11 +525,9 @@ impl Softphone {
             ResultCode::MediaConnectivityFailure,
             Some(why),
         );
-        if let Ok(calls) = self.calls() {
-            calls.with(|registry, _, fx| {
-                registry.user_hung_up(&entry.conversation, &entry.participant, fx)
-            });
-        }
+        self.calls().with(|registry, _, fx| {
+            registry.user_hung_up(&entry.conversation, &entry.participant, fx)
+        });
     }
 
     /// Tells the call's pages it ended, and stops its timer and media.
@@ -458,11 +575,9 @@ impl Softphone {
             ResultCode::NoAnswer,
             Some(format!("not answered within {seconds} s")),
         );
-        if let Ok(calls) = self.calls() {
-            calls.with(|registry, _, fx| {
-                registry.user_not_answered(&entry.conversation, &entry.participant, fx)
-            });
-        }
+        self.calls().with(|registry, _, fx| {
+            registry.user_not_answered(&entry.conversation, &entry.participant, fx)
+        });
     }
 }
 
@@ -480,7 +595,8 @@ impl EndpointRegistry for Softphone {
     }
 }
 
-impl UserRinger for Softphone {
+impl Softphone {
+    /// Rings a user's pages until one answers or the ring window runs out.
     fn ring(&self, ring: RingUser) {
         let call = ring.participant.to_string();
         let softphone = self.clone();
@@ -514,7 +630,8 @@ impl UserRinger for Softphone {
         }
     }
 
-    fn notify(&self, notice: UserNotice) {
+    /// Carries out a change of a user's place in a conversation on the user's page.
+    fn notice(&self, notice: UserNotice) {
         let call = notice.participant.to_string();
         match notice.change {
             UserChange::PeerJoined { peer } => {

@@ -84,13 +84,13 @@ struct Setup {
 fn setup() -> Setup {
     let media = Arc::new(StandInMedia::default());
     let recorder = Arc::new(Recorder::default());
-    let softphone = Softphone::new(RING, media.clone());
     let timers = CallTimers {
         user_ring_window: RING,
         ..CallTimers::default()
     };
-    let calls = CallService::start(timers, None, recorder.clone(), Arc::new(softphone.clone()));
-    softphone.attach(calls.clone());
+    let (signals, signal_receiver) = super::signals();
+    let calls = CallService::start(timers, None, recorder.clone(), Arc::new(signals));
+    let softphone = Softphone::start(RING, media.clone(), calls.clone(), signal_receiver);
     let (endpoint, page) = softphone.register(&SignedInUser {
         id: "u".into(),
         display_name: "U".into(),
@@ -157,7 +157,10 @@ async fn an_unanswered_ring_ends_both_sides_with_408_10057_after_the_ring_window
         "b Deleted terminated 408/10057"
     );
     let late = s.softphone.answer(&s.endpoint, &call, "offer".into()).await;
-    assert!(late.unwrap_err().contains("is not ringing on this page"));
+    assert!(matches!(
+        late.unwrap_err(),
+        Refusal::NotRingingHere { call: late_call } if late_call == call
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -206,7 +209,10 @@ async fn a_refused_offer_is_an_error_and_the_caller_is_not_left_ringing() {
         .answer(&s.endpoint, &call, "garbage".into())
         .await
         .unwrap_err();
-    assert!(refused.contains("not an offer: garbage"), "{refused}");
+    assert!(
+        refused.to_string().contains("not an offer: garbage"),
+        "{refused}"
+    );
     assert!(matches!(
         ended(s.page.recv().await),
         (Some(410), Some(301005))

@@ -1,6 +1,6 @@
-//! Softphone sign-in: `POST /softphone/login` checks a directory user's password (or, with the
-//! dev login on, only that the user exists) and hands out a token the page presents on its
-//! WebSocket; `GET /softphone/users` lists who can be picked for the dev login.
+//! Softphone sign-ins: the tokens `POST /softphone/login` (in `http::softphone`) hands out after
+//! checking a directory user's password, which the page presents on its WebSocket, and the limit
+//! on sign-in attempts per user.
 //!
 //! Tokens live in memory for [`TOKEN_LIFETIME`]: a restart signs everybody out, which a page
 //! notices when its socket closes.
@@ -9,14 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::api::error::ApiError;
-use crate::auth::secret::{generate_secret, verify_secret};
-use crate::server::state::AppState;
-use crate::throttle::RateLimiter;
+use crate::auth::secret::generate_secret;
+use crate::throttle::{RateLimiter, Throttled};
 
 /// How long a sign-in token is good for.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -74,6 +70,12 @@ impl SignIns {
         token
     }
 
+    /// Counts one sign-in attempt as `user_id`; refused past [`ATTEMPTS_PER_MINUTE`].
+    pub fn attempt(&self, user_id: &str, now: Instant) -> Result<(), Throttled> {
+        self.attempts
+            .check_request(&format!("sign-in as {user_id}"), now)
+    }
+
     /// The user a token was issued to, if it is known and not expired.
     pub fn user(&self, token: &str, now: Instant) -> Option<SignedInUser> {
         let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
@@ -82,115 +84,6 @@ impl SignIns {
             .filter(|(_, expires)| *expires > now)
             .map(|(user, _)| user.clone())
     }
-}
-
-/// The body of `POST /softphone/login`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LoginRequest {
-    /// The user's directory id.
-    pub user: String,
-    /// The user's password (not needed with the dev login).
-    #[serde(default)]
-    pub password: Option<String>,
-}
-
-/// The answer to a sign-in.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginResponse {
-    /// Present it in the WebSocket's `register` message.
-    pub token: String,
-    /// Seconds it stays valid.
-    pub expires_in: u64,
-    /// Who signed in.
-    pub user: SignedInUser,
-}
-
-/// `POST /softphone/login`.
-pub async fn login(
-    State(state): State<AppState>,
-    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let Json(request) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "bad sign-in body ({}); send JSON {{\"user\": \"<user id>\", \"password\": \"…\"}}",
-            e.body_text()
-        ))
-    })?;
-    let refused = || {
-        ApiError::unauthenticated(
-            "unknown user or wrong password; check the user id and the password".to_owned(),
-        )
-    };
-    let record = state
-        .store
-        .get_user(&request.user)
-        .await
-        .map_err(crate::api::call_context::store_unavailable)?
-        .ok_or_else(refused)?;
-    state
-        .softphone
-        .sign_ins
-        .attempts
-        .check_request(&format!("sign-in as {}", record.id), Instant::now())?;
-    if !state.config.dev_login() {
-        let hash = state
-            .config
-            .users
-            .iter()
-            .find(|u| u.id == record.id)
-            .and_then(|u| u.password_hash.clone())
-            .ok_or_else(refused)?;
-        let password = request.password.unwrap_or_default();
-        let ok = tokio::task::spawn_blocking(move || verify_secret(&password, &hash))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            return Err(refused());
-        }
-    }
-    let user = SignedInUser {
-        id: record.id,
-        display_name: record.display_name,
-        tenant_id: record.tenant_id,
-    };
-    let token = state.softphone.sign_ins.issue(user.clone(), Instant::now());
-    Ok(Json(LoginResponse {
-        token,
-        expires_in: TOKEN_LIFETIME.as_secs(),
-        user,
-    }))
-}
-
-/// The answer to `GET /softphone/users`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserList {
-    /// Whether the password-less dev login is on (then `users` lists everyone).
-    pub dev_login: bool,
-    /// Users to pick from (empty without the dev login).
-    pub users: Vec<SignedInUser>,
-}
-
-/// `GET /softphone/users`: with the dev login on, every directory user, by tenant and name.
-pub async fn users(State(state): State<AppState>) -> Result<Json<UserList>, ApiError> {
-    let dev_login = state.config.dev_login();
-    let mut users = Vec::new();
-    if dev_login {
-        let store = &state.store;
-        let unavailable = crate::api::call_context::store_unavailable;
-        for tenant in store.list_tenants().await.map_err(unavailable)? {
-            for user in store.list_users(&tenant.id).await.map_err(unavailable)? {
-                users.push(SignedInUser {
-                    id: user.id,
-                    display_name: user.display_name,
-                    tenant_id: user.tenant_id,
-                });
-            }
-        }
-    }
-    Ok(Json(UserList { dev_login, users }))
 }
 
 #[cfg(test)]

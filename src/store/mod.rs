@@ -6,10 +6,10 @@
 //! and meeting traffic of one node (see architecture: PostgreSQL when one node is not enough).
 
 mod apps;
+pub mod demo;
 mod meetings;
 mod reminders;
 mod schema;
-pub mod seed;
 mod tenants;
 mod users;
 
@@ -47,23 +47,6 @@ pub enum StoreError {
         /// The colliding value.
         value: String,
     },
-}
-
-impl From<StoreError> for crate::api::error::ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Duplicate { what, value } => crate::api::error::ApiError::conflict(
-                "nameAlreadyExists",
-                format!("{what} {value:?} already exists"),
-            ),
-            other => {
-                tracing::error!(error = %other, "store failure");
-                crate::api::error::ApiError::internal(
-                    "the directory store failed; see the server log",
-                )
-            }
-        }
-    }
 }
 
 /// Handle to the SQLite store; cheap to clone.

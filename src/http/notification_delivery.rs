@@ -6,32 +6,24 @@
 //! - `POST /v1.0/switchboard/testNotification`: queue test notifications to a callback URI, signed
 //!   and delivered exactly like call notifications — to check a webhook and its JWT validation.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
-use crate::auth::AuthenticatedApp;
-use crate::server::state::AppState;
-
-use super::{DeliveryStatus, EnqueueError, NotificationRequest};
+use super::auth::AuthenticatedApp;
+use super::error::ApiError;
+use super::json::GraphJson;
+use super::state::AppState;
+use crate::graph::odata::type_name;
+use crate::graph::{ChangeType, CommsNotification};
+use crate::notify::{DeliveryStatus, EnqueueError, Outbound};
 
 /// Most test notifications one request may queue.
 pub const MAX_TEST_NOTIFICATIONS: u32 = 100;
 
-/// The routes, relative to `/v1.0`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/switchboard/notificationDelivery", get(delivery_status))
-        .route("/switchboard/testNotification", post(test_notification))
-}
-
 /// `GET /v1.0/switchboard/notificationDelivery`: the caller's own status only.
-pub async fn delivery_status(
+pub async fn status(
     State(state): State<AppState>,
     app: AuthenticatedApp,
 ) -> GraphJson<DeliveryStatus> {
@@ -97,20 +89,25 @@ pub async fn test_notification(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let (mut queued, mut dropped) = (0, 0);
     for sequence in 0..count {
-        let notification = json!({
-            "@odata.type": "#microsoft.graph.commsNotification",
-            "changeType": "updated",
-            "resource": format!("/app/calls/{call_id}"),
-            "resourceUrl": format!("/communications/calls/{call_id}"),
-            "callbackUri": callback_uri,
-            "resourceData": {"@odata.type": "#microsoft.graph.call", "id": call_id},
-            "switchboardTest": {"sequence": sequence, "count": count},
-        });
-        let request = NotificationRequest {
+        let mut extensions = serde_json::Map::new();
+        extensions.insert(
+            "switchboardTest".into(),
+            json!({"sequence": sequence, "count": count}),
+        );
+        let notification = CommsNotification {
+            odata_type: type_name("commsNotification"),
+            change_type: ChangeType::Updated,
+            resource: Some(format!("/app/calls/{call_id}")),
+            resource_url: format!("/communications/calls/{call_id}"),
+            callback_uri: Some(callback_uri.clone()),
+            resource_data: json!({"@odata.type": "#microsoft.graph.call", "id": call_id}),
+            extensions,
+        };
+        let request = Outbound {
             app_id: app.app_id.clone(),
             tenant_id: app.tenant_id.clone(),
             callback_uri: callback_uri.clone(),
-            call_id: call_id.clone(),
+            ordering_key: call_id.clone(),
             notification,
         };
         match state.notifier.enqueue(request) {

@@ -1,5 +1,6 @@
-//! The router: public identity routes, `/metrics`, and `/v1.0` behind the bearer layer, wrapped
-//! in the layers every request passes (request ids + Graph errors, panic catcher, body limit).
+//! The router: the route table wrapped in the layers every request passes (request ids and Graph
+//! error bodies, the panic catcher, the body limit), with Graph errors for unknown paths and
+//! methods.
 
 use std::any::Any;
 
@@ -8,37 +9,20 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
-use crate::api::request_id::request_context;
-use crate::api::routes::v1_routes;
-use crate::auth::extract::require_bearer;
-use crate::auth::{oauth, oidc};
-use crate::server::state::AppState;
-
-/// Path of the token endpoint.
-pub const TOKEN_PATH: &str = "/{tenant}/oauth2/v2.0/token";
+use super::error::ApiError;
+use super::json::GraphJson;
+use super::request_id::request_context;
+use super::routes;
+use super::state::AppState;
 
 /// Builds the complete router for `state`.
 pub fn build(state: AppState) -> Router {
-    let v1 = v1_routes().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        require_bearer,
-    ));
     let max_body = state.config.http.max_body_bytes;
-    Router::new()
-        .route(TOKEN_PATH, post(oauth::token))
-        .route(oidc::DISCOVERY_PATH, get(oidc::discovery))
-        .route(oidc::JWKS_PATH, get(oidc::jwks))
-        .route("/metrics", get(crate::metrics::render))
-        .route("/healthz", get(health))
-        .merge(crate::media_plane::recordings::routes())
-        .merge(crate::softphone::routes())
-        .nest("/v1.0", v1)
+    routes::table()
+        .into_router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -48,7 +32,8 @@ pub fn build(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health() -> impl IntoResponse {
+/// `GET /healthz`: the process is up and serving.
+pub async fn health() -> impl IntoResponse {
     GraphJson(serde_json::json!({"status": "ok"}))
 }
 
@@ -84,6 +69,7 @@ mod tests {
     use super::*;
     use axum::body::{Body, to_bytes};
     use axum::http::{Request, StatusCode};
+    use axum::routing::get;
     use tower::ServiceExt as _;
 
     async fn boom() -> &'static str {

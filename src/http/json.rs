@@ -6,13 +6,13 @@
 //! are all optional accepts it and one with a required field names that field.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::error::ApiError;
+use super::error::ApiError;
 
 /// A JSON request body (as an extractor) or a `200 OK` JSON response (as a responder).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +115,35 @@ fn is_json_content_type(value: &str) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A JSON response with a status, an optional `Location` and `@odata.context`.
+pub fn json_response(
+    status: StatusCode,
+    location: Option<String>,
+    context: Option<String>,
+    body: impl Serialize,
+) -> Response {
+    let mut value = match serde_json::to_value(body) {
+        Ok(value) => value,
+        Err(error) => {
+            return ApiError::internal(format!("response failed to serialize: {error}"))
+                .into_response();
+        }
+    };
+    if let (Some(context), serde_json::Value::Object(map)) = (context, &mut value) {
+        map.insert("@odata.context".into(), context.into());
+    }
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::api::error::ApiError;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::auth::principal::Principal;
-use crate::server::state::AppState;
 
 /// The caller of an application route: an app signed in with client credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +47,13 @@ pub async fn require_bearer(
     next: Next,
 ) -> Result<Response, ApiError> {
     let principal = authenticate(&state, request.headers()).await?;
-    if let Err(error) = state
+    if let Err(throttled) = state
         .throttle
         .check_request(principal.subject(), Instant::now())
     {
         metrics::counter!(crate::metrics::THROTTLED_REQUESTS, "app_id" => principal.subject().to_owned())
             .increment(1);
-        return Err(error);
+        return Err(throttled.into());
     }
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)

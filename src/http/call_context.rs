@@ -1,23 +1,18 @@
 //! What every call route shares: the server's call service, the caller's application as a call
-//! owner, resolving targets through the directory, meeting lookups for joins, the mapping of call
-//! errors to Graph errors, and response helpers.
+//! owner, resolving targets through the directory, and meeting lookups for joins.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
-use crate::api::error::ApiError;
-use crate::auth::extract::AuthenticatedApp;
+use super::auth::AuthenticatedApp;
+use super::error::{ApiError, invalid, store_unavailable};
+use super::state::AppState;
 use crate::calls::call::AppRef;
 use crate::calls::endpoints::{EndpointRegistry, Reach};
-use crate::calls::registry::CallError;
 use crate::calls::runtime::CallService;
 use crate::calls::validate::{InvalidField, Target};
 use crate::graph::Party;
 use crate::meetings::{self, MeetingRef};
-use crate::server::state::AppState;
 use crate::store::MeetingRecord;
 
 /// The request's application with the server's call service.
@@ -175,60 +170,4 @@ impl Calls {
     pub fn url(&self, path: &str) -> String {
         format!("{}/v1.0{path}", self.state.public_url)
     }
-}
-
-/// A 400 naming the field, the value and what is allowed.
-pub fn invalid(field: InvalidField) -> ApiError {
-    ApiError::bad_request(field.to_string())
-}
-
-/// The directory could not be read: a server fault the client may retry.
-pub fn store_unavailable(error: crate::store::StoreError) -> ApiError {
-    tracing::error!(%error, "directory lookup failed");
-    ApiError::service_unavailable("the directory is not available right now; try again", 1)
-}
-
-impl From<CallError> for ApiError {
-    fn from(error: CallError) -> ApiError {
-        match &error {
-            CallError::NotFound { .. } => ApiError::not_found(error.to_string()),
-            CallError::Illegal(refusal) if refusal.call_has_ended() => {
-                ApiError::not_found(error.to_string())
-            }
-            CallError::Illegal(_) | CallError::MediaNotConnected { .. } => {
-                ApiError::conflict("notAllowed", error.to_string())
-            }
-            CallError::Invalid(field) => invalid(field.clone()),
-            CallError::NotServiceHosted { .. } => ApiError::bad_request(error.to_string()),
-        }
-    }
-}
-
-/// A JSON response with a status, an optional `Location` and `@odata.context`.
-pub fn json_response(
-    status: StatusCode,
-    location: Option<String>,
-    context: Option<String>,
-    body: impl Serialize,
-) -> Response {
-    let mut value = match serde_json::to_value(body) {
-        Ok(value) => value,
-        Err(error) => {
-            return ApiError::internal(format!("response failed to serialize: {error}"))
-                .into_response();
-        }
-    };
-    if let (Some(context), serde_json::Value::Object(map)) = (context, &mut value) {
-        map.insert("@odata.context".into(), context.into());
-    }
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response();
-    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }

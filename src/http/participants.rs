@@ -1,38 +1,21 @@
 //! `/communications/calls/{id}/participants` (§2.11–§2.13): the roster, removing and muting a
 //! participant, and inviting new ones.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 
-use crate::api::call_context::{Calls, invalid, json_response};
-use crate::api::calls::operation_response;
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
+use super::call_context::Calls;
+use super::calls::operation_response;
+use super::error::ApiError;
+use super::error::invalid;
+use super::json::GraphJson;
+use super::json::json_response;
 use crate::calls::validate;
 use crate::graph::requests::{ClientContextBody, InviteBody};
-use crate::server::state::AppState;
-
-/// The participant routes (mounted by the call routes, which provide the call service).
-pub fn routes() -> Router<AppState> {
-    let participants = "/communications/calls/{call_id}/participants";
-    Router::new()
-        .route(participants, get(list))
-        .route(&format!("{participants}/invite"), post(invite))
-        .route(
-            &format!("{participants}/{{participant_id}}"),
-            get(read).delete(remove),
-        )
-        .route(
-            &format!("{participants}/{{participant_id}}/mute"),
-            post(mute),
-        )
-}
 
 /// `GET …/participants`.
-async fn list(calls: Calls, Path(call_id): Path<String>) -> Result<Response, ApiError> {
+pub async fn list(calls: Calls, Path(call_id): Path<String>) -> Result<Response, ApiError> {
     let roster = calls
         .service
         .read(|registry| registry.participants(&calls.app.app_id, &call_id))?;
@@ -49,7 +32,7 @@ async fn list(calls: Calls, Path(call_id): Path<String>) -> Result<Response, Api
 }
 
 /// `GET …/participants/{id}`.
-async fn read(
+pub async fn read(
     calls: Calls,
     Path((call_id, participant_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -69,7 +52,7 @@ async fn read(
 }
 
 /// `DELETE …/participants/{id}`: 204.
-async fn remove(
+pub async fn remove(
     calls: Calls,
     Path((call_id, participant_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -80,7 +63,7 @@ async fn remove(
 }
 
 /// `POST …/participants/{id}/mute`: a server mute; 200 with a completed operation.
-async fn mute(
+pub async fn mute(
     calls: Calls,
     Path((call_id, participant_id)): Path<(String, String)>,
     GraphJson(body): GraphJson<ClientContextBody>,
@@ -98,7 +81,7 @@ async fn mute(
 }
 
 /// `POST …/participants/invite`: 200 with a running operation.
-async fn invite(
+pub async fn invite(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<InviteBody>,

@@ -1,42 +1,25 @@
 //! Online meetings (§2.14, §2.15): create and read under `/users/{id}/onlineMeetings` and
 //! `/me/onlineMeetings`, and look up by `$filter` there and at `/communications/onlineMeetings`.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 
-use crate::api::call_context::{invalid, json_response, store_unavailable};
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
-use crate::auth::extract::AuthenticatedPrincipal;
+use super::auth::AuthenticatedPrincipal;
+use super::error::ApiError;
+use super::error::{invalid, store_unavailable};
+use super::json::GraphJson;
+use super::json::json_response;
+use super::state::AppState;
 use crate::auth::principal::Principal;
 use crate::calls::validate::InvalidField;
 use crate::graph::OnlineMeeting;
 use crate::meetings::{self, MeetingFilter, Organizer};
-use crate::server::state::AppState;
 use crate::store::MeetingRecord;
 use crate::store::StoreError;
 
 /// How many times creation retries when a generated join id or URL collides.
 const CREATE_ATTEMPTS: usize = 5;
-
-/// The online-meeting routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/users/{user_id}/onlineMeetings",
-            post(create_for_user).get(list_for_user),
-        )
-        .route(
-            "/users/{user_id}/onlineMeetings/{meeting_id}",
-            get(read_for_user),
-        )
-        .route("/me/onlineMeetings", post(create_for_me).get(list_for_me))
-        .route("/me/onlineMeetings/{meeting_id}", get(read_for_me))
-        .route("/communications/onlineMeetings", get(search))
-}
 
 type QueryPairs = Query<Vec<(String, String)>>;
 
@@ -149,7 +132,7 @@ fn record_of(meeting: &OnlineMeeting, organizer: &Organizer) -> Result<MeetingRe
 }
 
 /// `POST /users/{id}/onlineMeetings`.
-async fn create_for_user(
+pub async fn create_for_user(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Path(user_id): Path<String>,
@@ -159,7 +142,7 @@ async fn create_for_user(
 }
 
 /// `POST /me/onlineMeetings`.
-async fn create_for_me(
+pub async fn create_for_me(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     GraphJson(body): GraphJson<OnlineMeeting>,
@@ -191,7 +174,7 @@ async fn read(
 }
 
 /// `GET /users/{id}/onlineMeetings/{meetingId}`.
-async fn read_for_user(
+pub async fn read_for_user(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Path((user_id, meeting_id)): Path<(String, String)>,
@@ -200,7 +183,7 @@ async fn read_for_user(
 }
 
 /// `GET /me/onlineMeetings/{meetingId}`.
-async fn read_for_me(
+pub async fn read_for_me(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Path(meeting_id): Path<String>,
@@ -277,7 +260,7 @@ async fn list(
 }
 
 /// `GET /users/{id}/onlineMeetings[?$filter=…]`.
-async fn list_for_user(
+pub async fn list_for_user(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Path(user_id): Path<String>,
@@ -287,7 +270,7 @@ async fn list_for_user(
 }
 
 /// `GET /me/onlineMeetings[?$filter=…]`.
-async fn list_for_me(
+pub async fn list_for_me(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Query(query): QueryPairs,
@@ -296,7 +279,7 @@ async fn list_for_me(
 }
 
 /// `GET /communications/onlineMeetings?$filter=…` (the filter is required here).
-async fn search(
+pub async fn search(
     State(state): State<AppState>,
     AuthenticatedPrincipal(principal): AuthenticatedPrincipal,
     Query(query): QueryPairs,

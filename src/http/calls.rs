@@ -3,15 +3,15 @@
 //! and answers with the documented status (201 + `Location`, 202, 204, or 200 + `Location` +
 //! operation).
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 
-use crate::api::call_context::{Calls, invalid, json_response};
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
+use super::call_context::Calls;
+use super::error::ApiError;
+use super::error::invalid;
+use super::json::GraphJson;
+use super::json::json_response;
 use crate::calls::validate::{self, OutgoingKind};
 use crate::graph::CommsOperation;
 use crate::graph::requests::{
@@ -19,33 +19,6 @@ use crate::graph::requests::{
     RedirectBody, RejectBody, SendDtmfTonesBody, TransferBody,
 };
 use crate::meetings;
-use crate::server::state::AppState;
-
-/// The call, participant and operation routes.
-pub fn routes() -> Router<AppState> {
-    let calls = "/communications/calls";
-    let call = "/communications/calls/{call_id}";
-    Router::new()
-        .route(calls, post(create).get(list))
-        .route(call, get(read).delete(hang_up))
-        .route(&format!("{call}/answer"), post(answer))
-        .route(&format!("{call}/reject"), post(reject))
-        .route(&format!("{call}/redirect"), post(redirect))
-        .route(&format!("{call}/transfer"), post(transfer))
-        .route(&format!("{call}/keepAlive"), post(keep_alive))
-        .route(&format!("{call}/playPrompt"), post(play_prompt))
-        .route(&format!("{call}/recordResponse"), post(record_response))
-        .route(&format!("{call}/subscribeToTone"), post(subscribe_to_tone))
-        .route(&format!("{call}/sendDtmfTones"), post(send_dtmf_tones))
-        .route(
-            &format!("{call}/cancelMediaProcessing"),
-            post(cancel_media_processing),
-        )
-        .route(&format!("{call}/mute"), post(mute))
-        .route(&format!("{call}/unmute"), post(unmute))
-        .merge(crate::api::participants::routes())
-        .merge(crate::api::operations::routes())
-}
 
 fn entity_context(calls: &Calls) -> String {
     format!(
@@ -55,7 +28,7 @@ fn entity_context(calls: &Calls) -> String {
 }
 
 /// `POST /communications/calls`.
-async fn create(
+pub async fn create(
     calls: Calls,
     GraphJson(body): GraphJson<CreateCallBody>,
 ) -> Result<Response, ApiError> {
@@ -103,7 +76,7 @@ async fn create(
 }
 
 /// `GET /communications/calls`: the app's live calls.
-async fn list(calls: Calls) -> Response {
+pub async fn list(calls: Calls) -> Response {
     let views: Vec<_> = calls.service.read(|registry| {
         registry
             .calls_of(&calls.app.app_id)
@@ -124,7 +97,7 @@ async fn list(calls: Calls) -> Response {
 }
 
 /// `GET /communications/calls/{id}`.
-async fn read(calls: Calls, Path(call_id): Path<String>) -> Result<Response, ApiError> {
+pub async fn read(calls: Calls, Path(call_id): Path<String>) -> Result<Response, ApiError> {
     let view = calls
         .service
         .read(|registry| registry.call(&calls.app.app_id, &call_id).map(|c| c.view()))?;
@@ -137,7 +110,7 @@ async fn read(calls: Calls, Path(call_id): Path<String>) -> Result<Response, Api
 }
 
 /// `DELETE /communications/calls/{id}`: 204, then terminating and terminated.
-async fn hang_up(calls: Calls, Path(call_id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn hang_up(calls: Calls, Path(call_id): Path<String>) -> Result<StatusCode, ApiError> {
     calls
         .service
         .with(|registry, _, fx| registry.hang_up(&calls.app.app_id, &call_id, fx))?;
@@ -145,7 +118,7 @@ async fn hang_up(calls: Calls, Path(call_id): Path<String>) -> Result<StatusCode
 }
 
 /// `POST …/answer`: 202; the answering app takes an admission slot.
-async fn answer(
+pub async fn answer(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<AnswerBody>,
@@ -166,7 +139,7 @@ async fn answer(
 }
 
 /// `POST …/reject`: 202.
-async fn reject(
+pub async fn reject(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<RejectBody>,
@@ -179,7 +152,7 @@ async fn reject(
 }
 
 /// `POST …/redirect`: 202.
-async fn redirect(
+pub async fn redirect(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<RedirectBody>,
@@ -193,7 +166,7 @@ async fn redirect(
 }
 
 /// `POST …/transfer`: 202; the outcome arrives as notifications.
-async fn transfer(
+pub async fn transfer(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<TransferBody>,
@@ -207,7 +180,7 @@ async fn transfer(
 }
 
 /// `POST …/keepAlive`: 200 with no body; 404 once the call has ended.
-async fn keep_alive(calls: Calls, Path(call_id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn keep_alive(calls: Calls, Path(call_id): Path<String>) -> Result<StatusCode, ApiError> {
     calls
         .service
         .with(|registry, now, _| registry.keep_alive(&calls.app.app_id, &call_id, now))?;
@@ -228,7 +201,7 @@ pub(crate) fn operation_response(
 }
 
 /// `POST …/playPrompt`.
-async fn play_prompt(
+pub async fn play_prompt(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<PlayPromptBody>,
@@ -241,7 +214,7 @@ async fn play_prompt(
 }
 
 /// `POST …/recordResponse`.
-async fn record_response(
+pub async fn record_response(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<RecordResponseBody>,
@@ -254,7 +227,7 @@ async fn record_response(
 }
 
 /// `POST …/subscribeToTone`.
-async fn subscribe_to_tone(
+pub async fn subscribe_to_tone(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<ClientContextBody>,
@@ -266,7 +239,7 @@ async fn subscribe_to_tone(
 }
 
 /// `POST …/sendDtmfTones`.
-async fn send_dtmf_tones(
+pub async fn send_dtmf_tones(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<SendDtmfTonesBody>,
@@ -279,7 +252,7 @@ async fn send_dtmf_tones(
 }
 
 /// `POST …/cancelMediaProcessing`.
-async fn cancel_media_processing(
+pub async fn cancel_media_processing(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<ClientContextBody>,
@@ -291,7 +264,7 @@ async fn cancel_media_processing(
 }
 
 /// `POST …/mute`: the bot mutes itself.
-async fn mute(
+pub async fn mute(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<ClientContextBody>,
@@ -303,7 +276,7 @@ async fn mute(
 }
 
 /// `POST …/unmute`: the bot unmutes itself.
-async fn unmute(
+pub async fn unmute(
     calls: Calls,
     Path(call_id): Path<String>,
     GraphJson(body): GraphJson<ClientContextBody>,

@@ -2,30 +2,18 @@
 //! `crate::reminders`). POST creates (201 + `Location`), GET reads one or lists the app's own,
 //! DELETE cancels one that has not finished (204).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::api::call_context::json_response;
-use crate::api::error::ApiError;
-use crate::api::json::GraphJson;
-use crate::auth::extract::AuthenticatedApp;
+use super::auth::AuthenticatedApp;
+use super::error::ApiError;
+use super::json::GraphJson;
+use super::json::json_response;
+use super::state::AppState;
 use crate::reminders::{Reminder, ReminderRequest};
-use crate::server::state::AppState;
 use crate::store::ReminderRow;
-
-/// The reminder routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/communications/reminders", post(create).get(list))
-        .route(
-            "/communications/reminders/{reminder_id}",
-            get(read).delete(cancel),
-        )
-}
 
 fn context(state: &AppState) -> String {
     format!(
@@ -41,7 +29,7 @@ fn reminder_of(row: &ReminderRow) -> Result<Reminder, ApiError> {
     Ok(reminder)
 }
 
-async fn create(
+pub async fn create(
     State(state): State<AppState>,
     app: AuthenticatedApp,
     GraphJson(request): GraphJson<ReminderRequest>,
@@ -89,7 +77,7 @@ async fn owned(
     }
 }
 
-async fn read(
+pub async fn read(
     State(state): State<AppState>,
     app: AuthenticatedApp,
     Path(id): Path<String>,
@@ -103,7 +91,10 @@ async fn read(
     ))
 }
 
-async fn list(State(state): State<AppState>, app: AuthenticatedApp) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    app: AuthenticatedApp,
+) -> Result<Response, ApiError> {
     let rows = state.store.list_reminders(&app.app_id).await?;
     let value = rows
         .iter()
@@ -120,7 +111,7 @@ async fn list(State(state): State<AppState>, app: AuthenticatedApp) -> Result<Re
     ))
 }
 
-async fn cancel(
+pub async fn cancel(
     State(state): State<AppState>,
     app: AuthenticatedApp,
     Path(id): Path<String>,

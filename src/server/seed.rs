@@ -4,17 +4,8 @@ use std::path::Path;
 
 use crate::auth::secret::{generate_secret, hash_secret};
 use crate::config::Config;
-
-use super::{AppRecord, Store, StoreError, TenantRecord, UserRecord};
-
-/// Demo tenant id.
-pub const DEMO_TENANT_ID: &str = "00000000-0000-4000-8000-000000000001";
-/// Demo application (bot) id.
-pub const DEMO_APP_ID: &str = "00000000-0000-4000-8000-00000000a001";
-/// Demo agent "Alice Agent".
-pub const DEMO_ALICE_ID: &str = "00000000-0000-4000-8000-00000000a11c";
-/// Demo agent "Bob Agent".
-pub const DEMO_BOB_ID: &str = "00000000-0000-4000-8000-00000000b0b0";
+use crate::store::demo::{DEMO_ALICE_ID, DEMO_APP_ID, DEMO_BOB_ID, DEMO_TENANT_ID};
+use crate::store::{AppRecord, Store, StoreError, TenantRecord, UserRecord};
 /// File in the data directory holding the demo app's secret, so it survives restarts.
 pub const DEMO_SECRET_FILE: &str = "demo-app-secret";
 

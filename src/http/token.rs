@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::api::error::GraphErrorRendered;
-use crate::api::request_id::RequestIds;
+use super::error::GraphErrorRendered;
+use super::request_id::RequestIds;
+use super::state::AppState;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{hash_secret, verify_secret};
-use crate::server::state::AppState;
 
 /// A hash no secret matches, checked for unknown clients so they take as long as known ones.
 static DECOY_HASH: LazyLock<String> =
@@ -68,8 +68,11 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// The token endpoint handler.
-pub async fn token(
+/// Path of the token endpoint.
+pub const PATH: &str = "/{tenant}/oauth2/v2.0/token";
+
+/// `POST /{tenant}/oauth2/v2.0/token`: an access token for an application's client credentials.
+pub async fn issue(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,

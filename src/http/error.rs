@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::api::request_id::RequestIds;
+use super::request_id::RequestIds;
 
 /// A Graph error: HTTP status, `error.code` and a developer-facing `error.message`.
 ///
@@ -243,6 +243,65 @@ pub(crate) fn code_for_status(status: StatusCode) -> &'static str {
     }
 }
 
+// How each domain module's errors leave as Graph errors. Domain code returns its own errors; this
+// is the one place that decides their status and code.
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Duplicate { what, value } => ApiError::conflict(
+                "nameAlreadyExists",
+                format!("{what} {value:?} already exists"),
+            ),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal("the directory store failed; see the server log")
+            }
+        }
+    }
+}
+
+/// The directory could not be read: a server fault the client may retry (503).
+pub fn store_unavailable(error: crate::store::StoreError) -> ApiError {
+    tracing::error!(%error, "directory lookup failed");
+    ApiError::service_unavailable("the directory is not available right now; try again", 1)
+}
+
+/// A 400 naming the field, the value and what is allowed.
+pub fn invalid(field: crate::calls::validate::InvalidField) -> ApiError {
+    ApiError::bad_request(field.to_string())
+}
+
+impl From<crate::calls::registry::CallError> for ApiError {
+    fn from(error: crate::calls::registry::CallError) -> ApiError {
+        use crate::calls::registry::CallError;
+        match &error {
+            CallError::NotFound { .. } => ApiError::not_found(error.to_string()),
+            CallError::Illegal(refusal) if refusal.call_has_ended() => {
+                ApiError::not_found(error.to_string())
+            }
+            CallError::Illegal(_) | CallError::MediaNotConnected { .. } => {
+                ApiError::conflict("notAllowed", error.to_string())
+            }
+            CallError::Invalid(field) => invalid(field.clone()),
+            CallError::NotServiceHosted { .. } => ApiError::bad_request(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::throttle::Throttled> for ApiError {
+    fn from(error: crate::throttle::Throttled) -> Self {
+        ApiError::too_many_requests(error.to_string(), error.retry_after_secs)
+    }
+}
+
+impl From<crate::throttle::AdmissionError> for ApiError {
+    fn from(error: crate::throttle::AdmissionError) -> Self {
+        // 429 so clients back off and retry (the Graph SDK honours Retry-After on 429).
+        ApiError::too_many_requests(error.to_string(), 5)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +336,28 @@ mod tests {
             .unwrap();
         assert!(challenge.starts_with("Bearer "), "{challenge}");
         assert!(challenge.contains("invalid_token"), "{challenge}");
+    }
+
+    #[test]
+    fn a_throttled_request_is_a_429_with_whole_second_retry_after() {
+        let limiter = crate::throttle::RateLimiter::new(1, std::time::Duration::from_secs(15));
+        let now = std::time::Instant::now();
+        limiter.check_request("app", now).unwrap();
+        let error: ApiError = limiter.check_request("app", now).unwrap_err().into();
+        assert_eq!(error.status.as_u16(), 429);
+        assert_eq!(error.retry_after_secs, Some(15));
+    }
+
+    #[test]
+    fn a_refused_admission_is_a_429_naming_the_limit() {
+        let admission = crate::throttle::CallAdmission::new(2, 1);
+        let _held = admission.try_admit("a").unwrap();
+        let error: ApiError = admission.try_admit("c").unwrap_err().into();
+        assert_eq!(error.status.as_u16(), 429);
+        assert!(
+            error.message.contains("max_concurrent_calls"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -6,8 +6,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::json;
 
-use crate::api::json::GraphJson;
-use crate::server::state::AppState;
+use super::json::GraphJson;
+use super::state::AppState;
 
 /// Path of the discovery document.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";

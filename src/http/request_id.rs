@@ -7,7 +7,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::error::{ApiError, GraphErrorRendered, code_for_status};
+use super::error::{ApiError, GraphErrorRendered, code_for_status};
 
 /// `request-id` header name.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");

@@ -1,20 +1,21 @@
 //! `GET /softphone/ws`: one page's signaling socket. It reads the page's messages (see
-//! `protocol`), hands them to the [`Softphone`], and writes the softphone's messages for that
-//! page. A bad message gets an `error` message; the socket stays open.
+//! `softphone::protocol`), resolves call targets and meetings through the directory, hands the
+//! requests to the [`Softphone`], and writes the softphone's messages for that page. A bad
+//! message gets an `error` message; the socket stays open.
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use tokio::sync::mpsc;
 
-use super::hub::{Refusal, Softphone};
-use super::protocol::{self, CallTarget, ClientMessage, Party, ServerMessage};
-use super::sign_in::SignedInUser;
+use super::state::AppState;
 use crate::calls::call::AppRef;
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach};
 use crate::calls::validate::Target;
 use crate::graph::{IdentitySet, InvitationParticipantInfo, ParticipantInfo, Party as GraphParty};
-use crate::server::state::AppState;
+use crate::softphone::protocol::{self, CallTarget, ClientMessage, Party, ServerMessage};
+use crate::softphone::sign_in::SignedInUser;
+use crate::softphone::{Refusal, Softphone};
 
 /// `GET /softphone/ws`: upgrades to the signaling socket.
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -166,7 +167,7 @@ async fn handle(
     };
     result
         .err()
-        .map(|why| ServerMessage::error(why, call.as_deref()))
+        .map(|why| ServerMessage::error(why.to_string(), call.as_deref()))
 }
 
 /// How to reach a page's call target: a user or bot of the caller's tenant.
@@ -177,7 +178,9 @@ async fn resolve(
     target: &CallTarget,
 ) -> Result<(Target, Reach), Refusal> {
     let store = &state.store;
-    let unavailable = |e: crate::store::StoreError| format!("the directory is not available: {e}");
+    let unavailable = |e: crate::store::StoreError| Refusal::DirectoryUnavailable {
+        reason: e.to_string(),
+    };
     match target {
         CallTarget::User(id) => {
             let user = store
@@ -185,11 +188,9 @@ async fn resolve(
                 .await
                 .map_err(unavailable)?
                 .filter(|u| u.tenant_id == caller.tenant_id)
-                .ok_or_else(|| {
-                    format!(
-                        "target.user {id:?} is not a user of tenant {:?}",
-                        caller.tenant_id
-                    )
+                .ok_or_else(|| Refusal::UnknownUser {
+                    id: id.clone(),
+                    tenant: caller.tenant_id.clone(),
                 })?;
             let identity = IdentitySet::user(user.id.clone(), Some(user.display_name));
             Ok((
@@ -206,11 +207,9 @@ async fn resolve(
                 .await
                 .map_err(unavailable)?
                 .filter(|a| a.tenant_id == caller.tenant_id)
-                .ok_or_else(|| {
-                    format!(
-                        "target.application {id:?} is not an application of tenant {:?}",
-                        caller.tenant_id
-                    )
+                .ok_or_else(|| Refusal::UnknownApplication {
+                    id: id.clone(),
+                    tenant: caller.tenant_id.clone(),
                 })?;
             let identity = IdentitySet::application(app.id.clone(), Some(app.name.clone()));
             Ok((
@@ -249,12 +248,12 @@ async fn join(
         .store
         .get_meeting(&user.tenant_id, meeting)
         .await
-        .map_err(|e| format!("the directory is not available: {e}"))?
-        .ok_or_else(|| {
-            format!(
-                "meeting {meeting:?} is not a meeting of tenant {:?}",
-                user.tenant_id
-            )
+        .map_err(|e| Refusal::DirectoryUnavailable {
+            reason: e.to_string(),
+        })?
+        .ok_or_else(|| Refusal::UnknownMeeting {
+            meeting: meeting.to_owned(),
+            tenant: user.tenant_id.clone(),
         })?;
     let in_progress = state
         .calls
@@ -264,8 +263,7 @@ async fn join(
         record.end_date_time.as_deref(),
         in_progress,
         time::OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let info = ParticipantInfo::new(IdentitySet::user(
         user.id.clone(),
         Some(user.display_name.clone()),

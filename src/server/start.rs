@@ -1,0 +1,151 @@
+//! Building the server's services, once, in order: each one is made from the ones before it, and
+//! the channels between them are made before either end — so nothing is connected late.
+//!
+//! ```text
+//!  data dir ─▶ store ─▶ signing keys ─▶ tokens ─▶ notifier
+//!  media events channel ─▶ media plane (workers)              ┐
+//!  user signals channel ───────────────────────────────────── ├─▶ call service ─▶ softphone
+//!                                                             ┘     (+ shutdown hook: end every call)
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::shutdown::Shutdown;
+use crate::auth::keys::{KeyError, SigningKeys};
+use crate::auth::tokens::TokenService;
+use crate::calls::runtime::CallService;
+use crate::config::Config;
+use crate::http::AppState;
+use crate::media_plane::{MediaEngine, MediaStartError};
+use crate::notify::{HttpTransport, Notifier};
+use crate::softphone::Softphone;
+use crate::store::{Store, StoreError};
+use crate::throttle::{CallAdmission, RateLimiter};
+
+/// Why the services could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store failed to open.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The signing key failed to load.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The media plane failed to start.
+    #[error("media plane: {0}")]
+    Media(#[from] MediaStartError),
+    /// The HTTP client for notifications failed to build.
+    #[error("notification HTTP client: {reason}")]
+    HttpClient {
+        /// What the HTTP library reported.
+        reason: String,
+    },
+}
+
+/// Opens the store and keys in `config.data_dir` and builds every service; `shutdown` gets the
+/// hook that ends every call. Call it inside a tokio runtime: the call service, the media plane
+/// and the softphone start their tasks on it.
+///
+/// `public_url` is the resolved base URL (the bound port is known only after binding).
+pub fn services(
+    config: Config,
+    public_url: &str,
+    metrics: Option<PrometheusHandle>,
+    shutdown: &Shutdown,
+) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
+    let store = Store::open(&config.data_dir)?;
+    let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir.join("keys"))?);
+    let tokens = Arc::new(token_service(&config, keys, &public_url));
+    let transport = HttpTransport::new(
+        Duration::from_millis(config.notify.connect_timeout_ms),
+        Duration::from_millis(config.notify.request_timeout_ms),
+    )
+    .map_err(|e| StartError::HttpClient {
+        reason: e.to_string(),
+    })?;
+    let notifier = Notifier::new(
+        config.notify.delivery(),
+        TokenService::clone(&tokens),
+        Arc::new(transport),
+    );
+    let throttle = RateLimiter::new(
+        config.limits.requests_per_window,
+        Duration::from_secs(u64::from(config.limits.window_secs)),
+    );
+    let admission = CallAdmission::new(
+        config.limits.max_concurrent_calls_per_app,
+        config.limits.max_concurrent_calls,
+    );
+    let media = MediaEngine::start(&config.media, &public_url)?;
+    let (user_signals, user_signal_receiver) = crate::softphone::signals();
+    let timers = config.calls.timers();
+    let ring_window = timers.user_ring_window;
+    let calls = CallService::start(
+        timers,
+        Some(media.plane_factory()),
+        Arc::new(notifier.clone()),
+        Arc::new(user_signals),
+    );
+    let ending = calls.clone();
+    shutdown.on_shutdown("end every call", move || async move {
+        ending.with(|registry, _, fx| registry.end_all(fx));
+    });
+    let softphone = Softphone::start(
+        ring_window,
+        media.clone(),
+        calls.clone(),
+        user_signal_receiver,
+    );
+    Ok(AppState {
+        config: Arc::new(config),
+        public_url,
+        store,
+        tokens,
+        notifier,
+        throttle: Arc::new(throttle),
+        admission,
+        metrics,
+        media,
+        calls,
+        softphone,
+    })
+}
+
+/// Access tokens and notification tokens, with the configured issuers (the public URL when none).
+fn token_service(config: &Config, keys: Arc<SigningKeys>, public_url: &str) -> TokenService {
+    let issuer = if config.auth.issuer.is_empty() {
+        public_url.to_owned()
+    } else {
+        config.auth.issuer.clone()
+    };
+    let notification_issuer = if config.notify.token_issuer.is_empty() {
+        issuer.clone()
+    } else {
+        config.notify.token_issuer.clone()
+    };
+    TokenService::new(
+        keys,
+        issuer,
+        config.auth.api_audience.clone(),
+        config.auth.access_token_lifetime_secs,
+        notification_issuer,
+        config.notify.token_lifetime_secs,
+    )
+}
