@@ -2,9 +2,8 @@
 //! `$filter` expressions Graph accepts for looking meetings up, and how a call's `meetingInfo`
 //! names the meeting it joins. Storage is the directory's job; this is the pure logic.
 
-use rand::Rng;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use jiff::{SignedDuration, Timestamp};
+use rand::{Rng, RngExt as _};
 
 use crate::calls::ids::random_guid;
 use crate::calls::validate::InvalidField;
@@ -15,7 +14,7 @@ use crate::graph::{
 };
 
 /// How long a meeting lasts when the request gives no end (Graph's default).
-pub const DEFAULT_DURATION: time::Duration = time::Duration::hours(1);
+pub const DEFAULT_DURATION: SignedDuration = SignedDuration::from_hours(1);
 
 /// The user a meeting is created for (the organizer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub fn create(
     request: OnlineMeeting,
     organizer: &Organizer,
     public_base_url: &str,
-    now: OffsetDateTime,
+    now: Timestamp,
     rng: &mut impl Rng,
 ) -> Result<OnlineMeeting, InvalidField> {
     let start = match &request.start_date_time {
@@ -101,8 +100,8 @@ pub fn create(
     })
 }
 
-fn parse_date(field: &str, value: &str) -> Result<OffsetDateTime, InvalidField> {
-    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+fn parse_date(field: &str, value: &str) -> Result<Timestamp, InvalidField> {
+    value.parse::<Timestamp>().map_err(|_| {
         InvalidField::new(
             field,
             format!("'{value}'"),
@@ -112,10 +111,8 @@ fn parse_date(field: &str, value: &str) -> Result<OffsetDateTime, InvalidField> 
 }
 
 /// Formats a time in UTC as Graph returns it, for example `2024-07-12T21:30:00Z`.
-pub fn format_date(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(time::UtcOffset::UTC);
-    // Formatting a valid date with a well-known format cannot fail.
-    utc.format(&Rfc3339).unwrap_or_default()
+pub fn format_date(at: Timestamp) -> String {
+    at.to_string()
 }
 
 fn digits(rng: &mut impl Rng, count: usize) -> String {
@@ -267,9 +264,9 @@ pub fn check_not_ended(
     field: &str,
     end_date_time: Option<&str>,
     in_progress: bool,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> Result<(), InvalidField> {
-    let end = end_date_time.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    let end = end_date_time.and_then(|s| s.parse::<Timestamp>().ok());
     match end {
         Some(end) if end < now && !in_progress => Err(InvalidField::new(
             field,

@@ -13,8 +13,8 @@ fn organizer() -> Organizer {
     }
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::parse("2024-07-11T02:17:17Z", &Rfc3339).unwrap()
+fn now() -> Timestamp {
+    "2024-07-11T02:17:17Z".parse().unwrap()
 }
 
 #[test]
@@ -236,8 +236,8 @@ fn join_references_and_passcodes() {
 #[test]
 fn a_meeting_is_over_once_its_end_has_passed_and_nobody_is_in_it() {
     let end = "2030-07-12T15:00:00-07:00";
-    let before = OffsetDateTime::parse("2030-07-12T21:59:59Z", &Rfc3339).unwrap();
-    let after = OffsetDateTime::parse("2030-07-12T22:00:01Z", &Rfc3339).unwrap();
+    let before: Timestamp = "2030-07-12T21:59:59Z".parse().unwrap();
+    let after: Timestamp = "2030-07-12T22:00:01Z".parse().unwrap();
     assert!(check_not_ended("meetingInfo", Some(end), false, before).is_ok());
     assert!(check_not_ended("meetingInfo", Some(end), true, after).is_ok());
     assert!(check_not_ended("meetingInfo", None, false, after).is_ok());

@@ -154,7 +154,7 @@ impl Calls {
             field,
             record.end_date_time.as_deref(),
             in_progress,
-            time::OffsetDateTime::now_utc(),
+            jiff::Timestamp::now(),
         )
         .map_err(invalid)?;
         if let MeetingRef::JoinMeetingId { passcode, .. } = &reference {

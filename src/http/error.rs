@@ -218,10 +218,9 @@ struct InnerError<'a> {
 
 /// Graph's `innerError.date` format: UTC, seconds, no zone suffix.
 fn graph_date_now() -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_default()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 /// The code a bare status maps to when a layer produced an error without a Graph body.

@@ -81,7 +81,7 @@ async fn create(
             body.clone(),
             &organizer,
             &state.public_url,
-            time::OffsetDateTime::now_utc(),
+            jiff::Timestamp::now(),
             &mut rand::rng(),
         )
         .map_err(invalid)?;

@@ -262,7 +262,7 @@ async fn join(
         "meeting",
         record.end_date_time.as_deref(),
         in_progress,
-        time::OffsetDateTime::now_utc(),
+        jiff::Timestamp::now(),
     )?;
     let info = ParticipantInfo::new(IdentitySet::user(
         user.id.clone(),

@@ -44,9 +44,7 @@ impl IntoResponse for OAuthError {
         let body = json!({
             "error": self.error,
             "error_description": self.description,
-            "timestamp": time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            "timestamp": jiff::Timestamp::now().to_string(),
             "trace_id": ids.request_id,
             "correlation_id": ids.client_request_id,
         });

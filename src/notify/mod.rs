@@ -135,7 +135,7 @@ impl Notifier {
         use rand::SeedableRng as _;
         let jitter = match settings.jitter_seed {
             Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
-            None => rand::rngs::StdRng::from_os_rng(),
+            None => rand::rngs::StdRng::from_rng(&mut rand::rng()),
         };
         Notifier {
             inner: Arc::new(NotifierInner {
@@ -273,7 +273,7 @@ impl NotifierInner {
     }
 
     fn jitter(&self) -> f64 {
-        use rand::Rng as _;
+        use rand::RngExt as _;
         self.jitter
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -172,9 +172,7 @@ impl AppStats {
     ) {
         self.dropped[reason.index()].fetch_add(count as u64, Ordering::Relaxed);
         metrics::counter!(crate::metrics::NOTIFICATIONS_DROPPED, "app_id" => self.app_id.clone(), "reason" => reason.as_str()).increment(count as u64);
-        let date_time = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let date_time = jiff::Timestamp::now().to_string();
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() == RECENT_DROPS {
             recent.pop_front();
