@@ -16,6 +16,7 @@ use super::raw::{RawAnalysis, RawBot, RawFile, RawRules, RawState};
 use super::source::{FlowError, FlowErrors, SourceText};
 use super::vars;
 
+mod action;
 mod state;
 
 /// The outcomes a reminder's retry policy may name.
