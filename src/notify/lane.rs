@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::stats::DropReason;
-use super::transport::PostOutcome;
+use super::transport::{PostOutcome, redacted};
 use super::{AppQueue, NotifierInner, Outbound};
 use crate::graph::CommsNotification;
 
@@ -153,12 +153,12 @@ async fn deliver(
             PostOutcome::Rejected(status) => {
                 return BatchResult::Dropped(
                     DropReason::Rejected,
-                    format!("{uri} answered {status}; not retried"),
+                    format!("{} answered {status}; not retried", redacted(&uri)),
                 );
             }
             PostOutcome::Redirect(target) if hops < MAX_REDIRECTS => {
                 hops += 1;
-                tracing::info!(app_id, call_id, from = %uri, to = %target, "notification receiver redirected");
+                tracing::info!(app_id, call_id, from = %redacted(&uri), to = %redacted(&target), "notification receiver redirected");
                 redirects.insert(first.callback_uri.clone(), target.clone());
                 uri = target;
                 continue;
@@ -177,7 +177,8 @@ async fn deliver(
             return BatchResult::Dropped(
                 DropReason::GaveUp,
                 format!(
-                    "{uri} still failing after {} s ({} attempts): {reason}",
+                    "{} still failing after {} s ({} attempts): {reason}",
+                    redacted(&uri),
                     elapsed.as_secs(),
                     attempt + 1
                 ),
@@ -189,7 +190,7 @@ async fn deliver(
         }
         delay = delay.min(policy.give_up_after - elapsed);
         if attempt == 0 || attempt.is_multiple_of(5) {
-            tracing::warn!(app_id, call_id, %uri, attempt = attempt + 1, retry_in_ms = delay.as_millis() as u64, %reason, "notification POST failed; will retry");
+            tracing::warn!(app_id, call_id, uri = %redacted(&uri), attempt = attempt + 1, retry_in_ms = delay.as_millis() as u64, %reason, "notification POST failed; will retry");
         }
         attempt += 1;
         let sleep = tokio::time::sleep(delay);

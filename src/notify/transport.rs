@@ -77,8 +77,9 @@ impl Transport for HttpTransport {
                     } else {
                         "request failed"
                     };
+                    // The URL is left out: a callback URI may carry a token in its path or query.
                     PostOutcome::Retry {
-                        reason: format!("{kind}: {error}"),
+                        reason: format!("{kind}: {}", error.without_url()),
                         retry_after: None,
                     }
                 }
@@ -170,5 +171,38 @@ mod tests {
             classify("http://bot.test/", StatusCode::FOUND, &headers),
             PostOutcome::Retry { .. }
         ));
+    }
+}
+
+/// A callback URI as logs show it: scheme, host and port only, since the path or query of a
+/// webhook often carries a token (`https://bot.example.com/…`). Unparsable text shows as `…`.
+pub fn redacted(uri: &str) -> String {
+    match reqwest::Url::parse(uri) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("");
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let rest = if url.path() == "/" && url.query().is_none() {
+                "/"
+            } else {
+                "/…"
+            };
+            format!("{}://{host}{port}{rest}", url.scheme())
+        }
+        Err(_) => "…".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redacted;
+
+    #[test]
+    fn logged_callback_uris_keep_only_scheme_host_and_port() {
+        assert_eq!(
+            redacted("https://bot.example.com:8443/api/calls?token=s3cret"),
+            "https://bot.example.com:8443/…"
+        );
+        assert_eq!(redacted("http://10.0.0.5/"), "http://10.0.0.5/");
+        assert_eq!(redacted("not a url"), "…");
     }
 }
