@@ -20,8 +20,8 @@ use super::media::{
     MediaCommand, MediaEvent, MediaEventSink, MediaPlane, OperationOutcome, SignallingOnlyMedia,
 };
 use super::notify::Outbound;
+use super::registry::UserNotice;
 use super::registry::{CallRegistry, Effects};
-use super::registry_users::UserNotice;
 use super::result_codes::ResultCode;
 
 /// Builds the media plane from the sink it reports events to.

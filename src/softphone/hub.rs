@@ -16,7 +16,7 @@ use super::protocol::{CallState, ServerMessage, ended_message, party_of, state_m
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
-use crate::calls::registry_users::{UserChange, UserNotice};
+use crate::calls::registry::{UserChange, UserNotice};
 use crate::calls::result_codes::ResultCode;
 use crate::calls::runtime::{CallService, UserRinger};
 use crate::calls::validate::Target;
