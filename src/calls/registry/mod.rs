@@ -100,14 +100,16 @@ pub enum CallError {
     },
 }
 
-/// The live calls and conversations.
+/// The live calls and conversations. The maps are private to the registry: other code asks it
+/// ([`CallRegistry::has_call`], [`CallRegistry::meeting_in_progress`]…) instead of reading
+/// them, so the rules that keep them consistent stay in one module.
 #[derive(Debug, Default)]
 pub struct CallRegistry {
-    pub(crate) calls: HashMap<CallId, Call>,
-    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    calls: HashMap<CallId, Call>,
+    conversations: HashMap<ConversationId, Conversation>,
     /// The conversation of each meeting someone is in, by meeting id.
-    pub(crate) meetings: HashMap<String, ConversationId>,
-    pub(crate) timers: CallTimers,
+    meetings: HashMap<String, ConversationId>,
+    timers: CallTimers,
 }
 
 /// Why a member left, which decides what happens to the rest of the conversation.
