@@ -6,12 +6,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::enums::{CallDirection, MediaState, Modality, Tone};
+use super::enums::{CallDirection, CallState, MediaState, Modality, Tone};
 use super::media::MediaConfig;
 use super::meeting_info::{CallOptions, ChatInfo, MeetingInfo};
 use super::odata::{is_empty_map, type_name};
 use super::participant::{InvitationParticipantInfo, ParticipantInfo};
-use crate::calls::state::CallState;
 
 /// The outcome of a call or an operation: a status-like `code`, a `subcode` and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
