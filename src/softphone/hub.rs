@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::media::{BrowserLeg, BrowserMedia};
-use super::protocol::{CallState, ServerMessage, ended_message, party_of, state_message};
+use super::protocol::{PageCallState, ServerMessage, ended_message, party_of, state_message};
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
@@ -178,7 +178,7 @@ impl Softphone {
             )
         })?;
         let call = participant.to_string();
-        self.send(endpoint, state_message(&call, CallState::Calling, None));
+        self.send(endpoint, state_message(&call, PageCallState::Calling, None));
         self.connect_media(&call, endpoint, conversation, participant, offer)
             .await
     }
@@ -208,7 +208,10 @@ impl Softphone {
             (conversation, participant)
         });
         let call = participant.to_string();
-        self.send(endpoint, state_message(&call, CallState::Connected, None));
+        self.send(
+            endpoint,
+            state_message(&call, PageCallState::Connected, None),
+        );
         self.connect_media(&call, endpoint, conversation, participant, offer)
             .await
     }
@@ -257,7 +260,10 @@ impl Softphone {
             there
         });
         if still_there {
-            self.send(endpoint, state_message(call, CallState::Connected, None));
+            self.send(
+                endpoint,
+                state_message(call, PageCallState::Connected, None),
+            );
         }
         Ok(())
     }
@@ -522,7 +528,7 @@ impl UserRinger for Softphone {
                 if let Some(endpoint) = endpoint {
                     self.send(
                         &endpoint,
-                        state_message(&call, CallState::Connected, Some(party_of(&peer))),
+                        state_message(&call, PageCallState::Connected, Some(party_of(&peer))),
                     );
                 }
             }

@@ -82,10 +82,11 @@ pub struct Party {
     pub display_name: Option<String>,
 }
 
-/// A call's state as the page shows it.
+/// A call's state as the softphone page shows it: coarser than Graph's `callState`, and only
+/// what a person needs to see (being rung, talking, over).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum CallState {
+pub enum PageCallState {
     /// The callee is being rung.
     Calling,
     /// The other party is in the call.
@@ -126,7 +127,7 @@ pub enum ServerMessage {
         /// The call.
         call: String,
         /// The new state.
-        state: CallState,
+        state: PageCallState,
         /// The other party, when it changed (connected).
         #[serde(skip_serializing_if = "Option::is_none")]
         peer: Option<Party>,
@@ -174,7 +175,7 @@ impl ServerMessage {
 }
 
 /// A `state` message for a call that is not ending.
-pub fn state_message(call: &str, state: CallState, peer: Option<Party>) -> ServerMessage {
+pub fn state_message(call: &str, state: PageCallState, peer: Option<Party>) -> ServerMessage {
     ServerMessage::State {
         call: call.to_owned(),
         state,
@@ -194,7 +195,7 @@ pub fn ended_message(
     let parts = code.map(ResultCode::parts);
     ServerMessage::State {
         call: call.to_owned(),
-        state: CallState::Ended,
+        state: PageCallState::Ended,
         peer: None,
         code: parts.map(|p| p.0),
         subcode: parts.map(|p| p.1),
@@ -306,7 +307,7 @@ mod tests {
     fn server_messages_have_the_documented_shape() {
         let ended = ServerMessage::State {
             call: "c".into(),
-            state: CallState::Ended,
+            state: PageCallState::Ended,
             peer: None,
             code: Some(408),
             subcode: Some(10057),
