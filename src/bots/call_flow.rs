@@ -38,7 +38,7 @@ const OPERATION_WAIT: Duration = Duration::from_secs(300);
 pub struct BotRuntime {
     /// The bot's application, signed in.
     pub client: GraphClient,
-    /// Its definition.
+    /// The bot: its application and the flow that answers its calls.
     pub bot: BotDefinition,
     /// The analysis services of the same file.
     pub analysis: Vec<AnalysisService>,

@@ -33,36 +33,36 @@ pub enum ClientMessage {
     Call {
         /// Whom to call.
         target: CallTarget,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Join an online meeting by its id (the last segment of its `joinWebUrl`).
     Join {
         /// The meeting id.
         meeting: String,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Answer a ringing call; `sdp` is the page's WebRTC offer.
     Answer {
         /// The call, as `ring` named it.
         call: String,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Decline a ringing call.
     Decline {
-        /// The call.
+        /// The call, as `ring` named it.
         call: String,
     },
     /// Unmute yourself after a bot muted you (participant mute).
     Unmute {
-        /// The call.
+        /// The call the user was muted in.
         call: String,
     },
     /// Leave a call (or stop calling).
     Hangup {
-        /// The call.
+        /// The call to leave, as `ring` or `state` named it.
         call: String,
     },
     /// Keep the socket warm; answered with `pong`.
@@ -104,7 +104,7 @@ pub enum ServerMessage {
     Registered {
         /// This socket's endpoint id.
         endpoint: String,
-        /// The user.
+        /// The signed-in user the socket is now bound to.
         user: Party,
     },
     /// An incoming call rings.
@@ -116,15 +116,15 @@ pub enum ServerMessage {
     },
     /// The server's WebRTC answer to the page's offer.
     Sdp {
-        /// The call.
+        /// The call the answer is for.
         call: String,
-        /// The answer.
+        /// The answer, as SDP.
         sdp: String,
     },
     /// The call's state changed.
     #[serde(rename_all = "camelCase")]
     State {
-        /// The call.
+        /// The call whose state changed.
         call: String,
         /// The new state.
         state: PageCallState,
@@ -143,7 +143,7 @@ pub enum ServerMessage {
     },
     /// A bot muted this user for everyone in the call; `unmute` undoes it.
     Muted {
-        /// The call.
+        /// The call the user is muted in.
         call: String,
     },
     /// A request was refused; the socket stays open.
