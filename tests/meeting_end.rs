@@ -3,7 +3,7 @@
 //! socket with a str0m WebRTC client (media connected) and hangs up; the bot gets `terminating`,
 //! then `terminated` with 200/5002, and the meeting is joined again in a new conversation. The
 //! rule's other cases (another person still there, a person still being rung, a person who never
-//! joined) are unit tests in src/calls/registry_users_tests.rs.
+//! joined) are unit tests in src/calls/registry/meetings_tests.rs.
 
 mod calls_support;
 mod meeting_support;

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::analysis;
 use super::client::GraphClient;
-use super::events::{CallEvent, Outcome};
+use super::events::{CallNotice, Outcome};
 use super::flow::expr::Value as FlowValue;
 use super::flow::hours::LocalMoment;
 use super::flow::model::{RecordSpec, RemindSpec, Template};
@@ -38,7 +38,7 @@ const OPERATION_WAIT: Duration = Duration::from_secs(300);
 pub struct BotRuntime {
     /// The bot's application, signed in.
     pub client: GraphClient,
-    /// Its definition.
+    /// The bot: its application and the flow that answers its calls.
     pub bot: BotDefinition,
     /// The analysis services of the same file.
     pub analysis: Vec<AnalysisService>,
@@ -71,7 +71,7 @@ enum Done {
 pub struct CallFlow {
     rt: Arc<BotRuntime>,
     call_id: String,
-    events: mpsc::UnboundedReceiver<CallEvent>,
+    events: mpsc::UnboundedReceiver<CallNotice>,
     vars: Variables,
     caller: Option<PartyRef>,
     answered: bool,
@@ -85,7 +85,7 @@ impl CallFlow {
     pub fn new(
         rt: Arc<BotRuntime>,
         call_id: String,
-        events: mpsc::UnboundedReceiver<CallEvent>,
+        events: mpsc::UnboundedReceiver<CallNotice>,
     ) -> CallFlow {
         CallFlow {
             rt,
@@ -295,16 +295,16 @@ impl CallFlow {
     }
 
     /// Book-keeping every event gets: keys are buffered, the end of the call is remembered.
-    fn note(&mut self, event: &CallEvent) {
+    fn note(&mut self, event: &CallNotice) {
         match event {
-            CallEvent::Tone(key) => self.keys.push_back(*key),
-            CallEvent::State { state, .. } if state == "terminated" => self.ended = true,
+            CallNotice::Tone(key) => self.keys.push_back(*key),
+            CallNotice::State { state, .. } if state == "terminated" => self.ended = true,
             _ => {}
         }
     }
 
     /// The next event before `deadline`; `Ok(None)` when the deadline passes first.
-    async fn next_event(&mut self, deadline: Instant) -> Result<Option<CallEvent>, Stop> {
+    async fn next_event(&mut self, deadline: Instant) -> Result<Option<CallNotice>, Stop> {
         if self.ended {
             return Err(Stop::Ended);
         }
@@ -335,7 +335,7 @@ impl CallFlow {
         loop {
             match self.next_event(deadline).await? {
                 None => return Err(Stop::Broken("the call was not established in time".into())),
-                Some(CallEvent::State { state, .. }) if state == "established" => break,
+                Some(CallNotice::State { state, .. }) if state == "established" => break,
                 Some(_) => {}
             }
         }
@@ -411,7 +411,7 @@ impl CallFlow {
             }
             match self.next_event(deadline).await? {
                 None => return Err(Stop::Broken(format!("operation {id} never finished"))),
-                Some(CallEvent::OperationDone {
+                Some(CallNotice::OperationDone {
                     id: done,
                     status,
                     outcome,
@@ -472,7 +472,7 @@ impl CallFlow {
                         last = format!("transfer to {} did not finish in time", target.id());
                         break;
                     }
-                    Ok(Some(CallEvent::State { state, outcome })) if state == "established" => {
+                    Ok(Some(CallNotice::State { state, outcome })) if state == "established" => {
                         last = format!(
                             "transfer to {} failed: {}",
                             target.id(),

@@ -1,4 +1,4 @@
-//! What a `commsNotification` means to a bot: the call it is about and the event it carries.
+//! What a `commsNotification` means to a bot: the call it is about and what it says about it.
 //! Read from the JSON alone, as an external bot reads it.
 
 use serde_json::Value;
@@ -6,11 +6,11 @@ use serde_json::Value;
 /// A `resultInfo`, as far as a flow needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
-    /// `code`.
+    /// The status-like `code` (200, 408, 480…).
     pub code: i64,
-    /// `subcode`.
+    /// The `subcode` within `code` (5001, 10057…).
     pub subcode: i64,
-    /// `message`.
+    /// The `message`, in words; empty when absent.
     pub message: String,
 }
 
@@ -27,9 +27,10 @@ impl Outcome {
     }
 }
 
-/// One event of a call, as a notification reports it.
+/// What one notification says about a call, classified for a built-in bot (not the state
+/// machine's input, which is `calls::state::CallEvent`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum CallEvent {
+pub enum CallNotice {
     /// A new incoming call (`created`), with the whole call resource.
     Incoming(Value),
     /// The call's state changed (`updated`), or it ended (`deleted`, state `terminated`).
@@ -43,11 +44,11 @@ pub enum CallEvent {
     Tone(char),
     /// An operation finished (`deleted` on `/operations/{id}`).
     OperationDone {
-        /// Operation id.
+        /// The operation's id, from the notification's `…/operations/{id}`.
         id: String,
         /// `completed` or `failed`.
         status: String,
-        /// Its `resultInfo`.
+        /// Its `resultInfo`, when the notification carries one.
         outcome: Option<Outcome>,
         /// `recordingLocation` and `recordingAccessToken` of a record operation.
         recording: Option<(String, String)>,
@@ -57,7 +58,7 @@ pub enum CallEvent {
 }
 
 /// The call id a notification is about and what it says; `None` when it is not about a call.
-pub fn classify(notification: &Value) -> Option<(String, CallEvent)> {
+pub fn classify(notification: &Value) -> Option<(String, CallNotice)> {
     let url = notification["resourceUrl"].as_str()?;
     let rest = url.strip_prefix("/communications/calls/")?;
     let (call_id, tail) = match rest.split_once('/') {
@@ -67,20 +68,20 @@ pub fn classify(notification: &Value) -> Option<(String, CallEvent)> {
     let change = notification["changeType"].as_str().unwrap_or_default();
     let data = &notification["resourceData"];
     let event = match tail {
-        None if change == "created" => CallEvent::Incoming(data.clone()),
+        None if change == "created" => CallNotice::Incoming(data.clone()),
         None => {
             if let Some(tone) = data["toneInfo"]["tone"].as_str() {
                 match key_of_tone(tone) {
-                    Some(key) => CallEvent::Tone(key),
-                    None => CallEvent::Other,
+                    Some(key) => CallNotice::Tone(key),
+                    None => CallNotice::Other,
                 }
             } else if let Some(state) = data["state"].as_str() {
-                CallEvent::State {
+                CallNotice::State {
                     state: state.to_owned(),
                     outcome: Outcome::of(&data["resultInfo"]),
                 }
             } else {
-                CallEvent::Other
+                CallNotice::Other
             }
         }
         Some(operation) if change == "deleted" => {
@@ -92,14 +93,14 @@ pub fn classify(notification: &Value) -> Option<(String, CallEvent)> {
                 (Some(location), Some(token)) => Some((location.to_owned(), token.to_owned())),
                 _ => None,
             };
-            CallEvent::OperationDone {
+            CallNotice::OperationDone {
                 id,
                 status: data["status"].as_str().unwrap_or_default().to_lowercase(),
                 outcome: Outcome::of(&data["resultInfo"]),
                 recording,
             }
         }
-        Some(_) => CallEvent::Other,
+        Some(_) => CallNotice::Other,
     };
     Some((call_id.to_owned(), event))
 }
@@ -145,10 +146,10 @@ mod tests {
     fn notifications_become_call_events() {
         let tone = json!({"changeType": "updated", "resourceUrl": "/communications/calls/c1",
             "resourceData": {"state": "established", "toneInfo": {"tone": "pound", "sequenceId": 1}}});
-        assert_eq!(classify(&tone), Some(("c1".into(), CallEvent::Tone('#'))));
+        assert_eq!(classify(&tone), Some(("c1".into(), CallNotice::Tone('#'))));
         let ended = json!({"changeType": "deleted", "resourceUrl": "/communications/calls/c1",
             "resourceData": {"state": "terminated", "resultInfo": {"code": 480, "subcode": 10076, "message": "declined"}}});
-        let Some((_, CallEvent::State { state, outcome })) = classify(&ended) else {
+        let Some((_, CallNotice::State { state, outcome })) = classify(&ended) else {
             panic!("not a state event")
         };
         assert_eq!(state, "terminated");
@@ -157,7 +158,7 @@ mod tests {
             "resourceData": {"status": "Completed", "recordingLocation": "http://h/r", "recordingAccessToken": "t"}});
         let Some((
             call,
-            CallEvent::OperationDone {
+            CallNotice::OperationDone {
                 id,
                 status,
                 recording,
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(recording, Some(("http://h/r".into(), "t".into())));
         let roster = json!({"changeType": "updated", "resourceUrl": "/communications/calls/c1/participants",
             "resourceData": []});
-        assert_eq!(classify(&roster), Some(("c1".into(), CallEvent::Other)));
+        assert_eq!(classify(&roster), Some(("c1".into(), CallNotice::Other)));
         assert_eq!(
             classify(&json!({"resourceUrl": "/communications/reminders/r1"})),
             None

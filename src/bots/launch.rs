@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::call_flow::{BotRuntime, CallFlow};
 use super::client::{Credentials, GraphClient};
-use super::events::{CallEvent, classify};
+use super::events::{CallNotice, classify};
 use super::flow::FlowConfig;
 use super::inbox::Inbox;
 use crate::auth::secret::{generate_secret, hash_secret};
@@ -118,13 +118,13 @@ pub fn print_bots_banner(bots: &[super::flow::BotDefinition], public_url: &str) 
 
 /// Hands each notification of a bot to the flow of its call, starting a flow per incoming call.
 async fn dispatch(runtime: Arc<BotRuntime>, mut notifications: mpsc::UnboundedReceiver<Value>) {
-    let mut calls: HashMap<String, mpsc::UnboundedSender<CallEvent>> = HashMap::new();
+    let mut calls: HashMap<String, mpsc::UnboundedSender<CallNotice>> = HashMap::new();
     while let Some(notification) = notifications.recv().await {
         let Some((call_id, event)) = classify(&notification) else {
             continue;
         };
         match event {
-            CallEvent::Incoming(call) => {
+            CallNotice::Incoming(call) => {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 calls.insert(call_id.clone(), sender);
                 let flow = CallFlow::new(Arc::clone(&runtime), call_id, receiver);
@@ -132,7 +132,7 @@ async fn dispatch(runtime: Arc<BotRuntime>, mut notifications: mpsc::UnboundedRe
             }
             event => {
                 let ended =
-                    matches!(&event, CallEvent::State { state, .. } if state == "terminated");
+                    matches!(&event, CallNotice::State { state, .. } if state == "terminated");
                 if let Some(sender) = calls.get(&call_id)
                     && sender.send(event).is_err()
                 {

@@ -9,17 +9,6 @@ pub mod media;
 pub mod notify;
 pub mod operations;
 pub mod registry;
-mod registry_events;
-#[cfg(test)]
-mod registry_group_tests;
-mod registry_participants;
-mod registry_requests;
-mod registry_rules;
-#[cfg(test)]
-mod registry_tests;
-pub mod registry_users;
-#[cfg(test)]
-mod registry_users_tests;
 pub mod result_codes;
 pub mod runtime;
 pub mod state;

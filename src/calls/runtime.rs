@@ -20,8 +20,8 @@ use super::media::{
     MediaCommand, MediaEvent, MediaEventSink, MediaPlane, OperationOutcome, SignallingOnlyMedia,
 };
 use super::notify::Outbound;
+use super::registry::UserNotice;
 use super::registry::{CallRegistry, Effects};
-use super::registry_users::UserNotice;
 use super::result_codes::ResultCode;
 use crate::notify::Notifier;
 
@@ -145,7 +145,7 @@ impl CallService {
         let result = change(&mut guard.registry, now, &mut fx);
         self.dispatch(&mut guard, fx);
         let Guarded { registry, tokens } = &mut *guard;
-        tokens.retain(|id, _| registry.calls.contains_key(id));
+        tokens.retain(|id, _| registry.has_call(id));
         drop(guard);
         self.inner.wake.notify_one();
         result
@@ -159,7 +159,7 @@ impl CallService {
     /// Keeps `token` (an admission slot) until call `id` ends; dropped at once if it has ended.
     pub fn hold_until_ended(&self, id: &CallId, token: Box<dyn Any + Send>) {
         let mut guard = self.lock();
-        if guard.registry.calls.contains_key(id) {
+        if guard.registry.has_call(id) {
             guard.tokens.insert(id.clone(), token);
         }
     }

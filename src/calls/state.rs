@@ -4,34 +4,14 @@
 //! to. Requests from the owning app ([`CallEvent::is_request`]) that the state does not allow are
 //! refused with an [`IllegalRequest`]; signalling and timer events that no longer apply (a late
 //! `Connected`, a stale timer) leave the call unchanged, because they race with the app.
+//!
+//! The states themselves are Graph's `callState` values, declared with the rest of the wire
+//! vocabulary in `graph` (which imports nothing of the calls domain); their rules — the
+//! transition table and what each state allows — are the inherent methods in this file.
 
 use crate::calls::result_codes::ResultCode;
-use crate::graph::enums::graph_enum;
-
-graph_enum! {
-    /// Where a call stands. `ringing` is documented but absent from the v1.0 schema (the Python
-    /// SDK reads it as `None`), so Switchboard never emits it.
-    pub enum CallState ("callState") {
-        /// Ringing at the app, not yet answered, rejected or redirected.
-        Incoming = "incoming",
-        /// Answered or placed; media is being set up.
-        Establishing = "establishing",
-        /// Connected with media.
-        Established = "established",
-        /// Put on hold by the far end.
-        Hold = "hold",
-        /// A transfer was requested and is in progress.
-        Transferring = "transferring",
-        /// The transfer target accepted.
-        TransferAccepted = "transferAccepted",
-        /// The app redirected the incoming call; this leg ends once it is handed over.
-        Redirecting = "redirecting",
-        /// The app hung up; the call is being torn down.
-        Terminating = "terminating",
-        /// Ended. Terminated calls are reported with `changeType: deleted` and a `resultInfo`.
-        Terminated = "terminated",
-    }
-}
+/// Re-exported so the state machine's users find the states next to their rules.
+pub use crate::graph::CallState;
 
 /// Something that can happen to a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +133,8 @@ fn allowed_states(request: &str) -> &'static str {
     }
 }
 
+// An inherent impl on the Graph enum (legal within the crate): the wire vocabulary stays free of
+// domain imports, and the table below stays callable as `state.apply(event)`.
 impl CallState {
     /// Applies an event. Requests the state does not allow are refused; other events that no
     /// longer apply leave the call unchanged.

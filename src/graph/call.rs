@@ -6,12 +6,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::enums::{CallDirection, MediaState, Modality, Tone};
+use super::enums::{CallDirection, CallState, MediaState, Modality, Tone};
 use super::media::MediaConfig;
 use super::meeting_info::{CallOptions, ChatInfo, MeetingInfo};
 use super::odata::{is_empty_map, type_name};
 use super::participant::{InvitationParticipantInfo, ParticipantInfo};
-use crate::calls::state::CallState;
 
 /// The outcome of a call or an operation: a status-like `code`, a `subcode` and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +74,7 @@ pub struct ToneInfo {
     pub odata_type: Option<String>,
     /// Increasing per call; orders key presses.
     pub sequence_id: i64,
-    /// The key.
+    /// The key pressed.
     pub tone: Tone,
     /// Switchboard extension: the roster id of the participant who pressed the key (Graph has no
     /// way to tell who pressed a key in a multi-party call).
@@ -86,7 +85,7 @@ pub struct ToneInfo {
 /// `callMediaState`: whether audio flows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallMediaState {
-    /// Audio state.
+    /// `active` while audio flows, else `inactive`.
     pub audio: MediaState,
 }
 
@@ -111,7 +110,7 @@ pub struct Call {
     /// `@odata.id`, the call's path.
     #[serde(rename = "@odata.id", default, skip_serializing_if = "Option::is_none")]
     pub odata_id: Option<String>,
-    /// The call id.
+    /// The id the app names the call by in every later request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Where the call stands.
@@ -123,7 +122,7 @@ pub struct Call {
     /// Where this call's notifications go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_uri: Option<String>,
-    /// The caller.
+    /// Who placed the call (an app or a user), with its roster participant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ParticipantInfo>,
     /// The parties called.
@@ -156,7 +155,7 @@ pub struct Call {
     /// One id shared by every leg of a conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_chain_id: Option<String>,
-    /// Call options.
+    /// The app's roster and notification options (`outgoingCallOptions`/`incomingCallOptions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_options: Option<CallOptions>,
     /// Group-call subject.

@@ -68,7 +68,6 @@ macro_rules! graph_enum {
         }
     };
 }
-pub(crate) use graph_enum;
 
 /// A string that is not a member of a Graph enum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +88,33 @@ graph_enum! {
         Incoming = "incoming",
         /// The app placed the call.
         Outgoing = "outgoing",
+    }
+}
+
+graph_enum! {
+    /// Where a call stands. `ringing` is documented but absent from the v1.0 schema (the Python
+    /// SDK reads it as `None`), so Switchboard never emits it. Which events move a call between
+    /// these states is the state machine's business: the transition table is in
+    /// src/calls/state.rs.
+    pub enum CallState ("callState") {
+        /// Ringing at the app, not yet answered, rejected or redirected.
+        Incoming = "incoming",
+        /// Answered or placed; media is being set up.
+        Establishing = "establishing",
+        /// Connected with media.
+        Established = "established",
+        /// Put on hold by the far end.
+        Hold = "hold",
+        /// A transfer was requested and is in progress.
+        Transferring = "transferring",
+        /// The transfer target accepted.
+        TransferAccepted = "transferAccepted",
+        /// The app redirected the incoming call; this leg ends once it is handed over.
+        Redirecting = "redirecting",
+        /// The app hung up; the call is being torn down.
+        Terminating = "terminating",
+        /// Ended. Terminated calls are reported with `changeType: deleted` and a `resultInfo`.
+        Terminated = "terminated",
     }
 }
 

@@ -16,11 +16,10 @@ pub mod operation;
 pub mod participant;
 pub mod requests;
 
-pub use crate::calls::state::CallState;
 pub use call::{Call, CallMediaState, ResultInfo, ToneInfo};
 pub use enums::{
-    CallDirection, ChangeType, EndpointType, MediaDirection, MediaState, Modality, OperationStatus,
-    RejectReason, SendDtmfCompletionReason, Tone, UnknownEnumValue,
+    CallDirection, CallState, ChangeType, EndpointType, MediaDirection, MediaState, Modality,
+    OperationStatus, RejectReason, SendDtmfCompletionReason, Tone, UnknownEnumValue,
 };
 pub use identity::{Identity, IdentitySet, Party};
 pub use media::{

@@ -149,7 +149,7 @@ impl Calls {
         })?;
         let in_progress = self
             .service
-            .read(|registry| registry.meetings.contains_key(&record.id));
+            .read(|registry| registry.meeting_in_progress(&record.id));
         meetings::check_not_ended(
             field,
             record.end_date_time.as_deref(),

@@ -257,7 +257,7 @@ async fn join(
         })?;
     let in_progress = state
         .calls
-        .read(|registry| registry.meetings.contains_key(&record.id));
+        .read(|registry| registry.meeting_in_progress(&record.id));
     crate::meetings::check_not_ended(
         "meeting",
         record.end_date_time.as_deref(),

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::{Attempt, Reminder, outcome_of};
 use crate::auth::tokens::TokenService;
 use crate::bots::client::{Credentials, GraphClient};
-use crate::bots::events::{CallEvent, classify};
+use crate::bots::events::{CallNotice, classify};
 use crate::bots::inbox::Inbox;
 use crate::graph::odata::type_name;
 use crate::graph::{ChangeType, CommsNotification};
@@ -236,7 +236,7 @@ async fn call(
             continue;
         }
         match event {
-            CallEvent::State { state, outcome } if state == "terminated" => {
+            CallNotice::State { state, outcome } if state == "terminated" => {
                 let info = outcome
                     .as_ref()
                     .map(|o| json!({"code": o.code, "subcode": o.subcode, "message": o.message}));
@@ -248,7 +248,7 @@ async fn call(
                     .unwrap_or_default();
                 return (outcome_of(code, subcode, &message), info);
             }
-            CallEvent::State { state, .. } if state == "established" && !answered => {
+            CallNotice::State { state, .. } if state == "established" && !answered => {
                 answered = true;
                 let play = json!({"prompts": reminder.prompts, "clientContext": reminder.id});
                 match client.post(&format!("{path}/playPrompt"), &play).await {
@@ -266,7 +266,7 @@ async fn call(
                     }
                 }
             }
-            CallEvent::OperationDone { id: op, .. } if prompt_op.as_deref() == Some(&op) => {
+            CallNotice::OperationDone { id: op, .. } if prompt_op.as_deref() == Some(&op) => {
                 tokio::time::sleep(HANG_UP_GRACE).await;
                 let _ = client.delete(&path).await;
             }

@@ -16,11 +16,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::media::{BrowserLeg, BrowserMedia};
-use super::protocol::{CallState, ServerMessage, ended_message, party_of, state_message};
+use super::protocol::{PageCallState, ServerMessage, ended_message, party_of, state_message};
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
-use crate::calls::registry_users::{UserChange, UserNotice};
+use crate::calls::registry::{UserChange, UserNotice};
 use crate::calls::result_codes::ResultCode;
 use crate::calls::runtime::{CallService, UserRinger};
 use crate::calls::validate::{InvalidField, Target};
@@ -288,7 +288,7 @@ impl Softphone {
             result: refused.code,
         })?;
         let call = participant.to_string();
-        self.send(endpoint, state_message(&call, CallState::Calling, None));
+        self.send(endpoint, state_message(&call, PageCallState::Calling, None));
         self.connect_media(&call, endpoint, conversation, participant, offer)
             .await
     }
@@ -318,7 +318,10 @@ impl Softphone {
             (conversation, participant)
         });
         let call = participant.to_string();
-        self.send(endpoint, state_message(&call, CallState::Connected, None));
+        self.send(
+            endpoint,
+            state_message(&call, PageCallState::Connected, None),
+        );
         self.connect_media(&call, endpoint, conversation, participant, offer)
             .await
     }
@@ -369,7 +372,10 @@ impl Softphone {
             there
         });
         if still_there {
-            self.send(endpoint, state_message(call, CallState::Connected, None));
+            self.send(
+                endpoint,
+                state_message(call, PageCallState::Connected, None),
+            );
         }
         Ok(())
     }
@@ -639,7 +645,7 @@ impl Softphone {
                 if let Some(endpoint) = endpoint {
                     self.send(
                         &endpoint,
-                        state_message(&call, CallState::Connected, Some(party_of(&peer))),
+                        state_message(&call, PageCallState::Connected, Some(party_of(&peer))),
                     );
                 }
             }

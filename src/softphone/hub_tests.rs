@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::media::{BoxFuture, BrowserAnswer, BrowserLeg, BrowserMedia};
-use super::protocol::{CallState, ServerMessage};
+use super::protocol::{PageCallState, ServerMessage};
 use super::sign_in::SignedInUser;
 use super::*;
 use crate::calls::call::{AppRef, CallTimers};
@@ -135,7 +135,7 @@ async fn bot_calls_user(s: &mut Setup) -> String {
 fn ended(message: Option<ServerMessage>) -> (Option<i32>, Option<i32>) {
     match message {
         Some(ServerMessage::State {
-            state: CallState::Ended,
+            state: PageCallState::Ended,
             code,
             subcode,
             ..
@@ -181,7 +181,7 @@ async fn a_page_whose_media_vanishes_leaves_the_call_with_410_301005() {
     assert!(matches!(
         s.page.recv().await,
         Some(ServerMessage::State {
-            state: CallState::Connected,
+            state: PageCallState::Connected,
             ..
         })
     ));

@@ -33,36 +33,36 @@ pub enum ClientMessage {
     Call {
         /// Whom to call.
         target: CallTarget,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Join an online meeting by its id (the last segment of its `joinWebUrl`).
     Join {
         /// The meeting id.
         meeting: String,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Answer a ringing call; `sdp` is the page's WebRTC offer.
     Answer {
         /// The call, as `ring` named it.
         call: String,
-        /// The offer.
+        /// The page's WebRTC offer.
         sdp: String,
     },
     /// Decline a ringing call.
     Decline {
-        /// The call.
+        /// The call, as `ring` named it.
         call: String,
     },
     /// Unmute yourself after a bot muted you (participant mute).
     Unmute {
-        /// The call.
+        /// The call the user was muted in.
         call: String,
     },
     /// Leave a call (or stop calling).
     Hangup {
-        /// The call.
+        /// The call to leave, as `ring` or `state` named it.
         call: String,
     },
     /// Keep the socket warm; answered with `pong`.
@@ -82,10 +82,11 @@ pub struct Party {
     pub display_name: Option<String>,
 }
 
-/// A call's state as the page shows it.
+/// A call's state as the softphone page shows it: coarser than Graph's `callState`, and only
+/// what a person needs to see (being rung, talking, over).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum CallState {
+pub enum PageCallState {
     /// The callee is being rung.
     Calling,
     /// The other party is in the call.
@@ -103,7 +104,7 @@ pub enum ServerMessage {
     Registered {
         /// This socket's endpoint id.
         endpoint: String,
-        /// The user.
+        /// The signed-in user the socket is now bound to.
         user: Party,
     },
     /// An incoming call rings.
@@ -115,18 +116,18 @@ pub enum ServerMessage {
     },
     /// The server's WebRTC answer to the page's offer.
     Sdp {
-        /// The call.
+        /// The call the answer is for.
         call: String,
-        /// The answer.
+        /// The answer, as SDP.
         sdp: String,
     },
     /// The call's state changed.
     #[serde(rename_all = "camelCase")]
     State {
-        /// The call.
+        /// The call whose state changed.
         call: String,
         /// The new state.
-        state: CallState,
+        state: PageCallState,
         /// The other party, when it changed (connected).
         #[serde(skip_serializing_if = "Option::is_none")]
         peer: Option<Party>,
@@ -142,7 +143,7 @@ pub enum ServerMessage {
     },
     /// A bot muted this user for everyone in the call; `unmute` undoes it.
     Muted {
-        /// The call.
+        /// The call the user is muted in.
         call: String,
     },
     /// A request was refused; the socket stays open.
@@ -174,7 +175,7 @@ impl ServerMessage {
 }
 
 /// A `state` message for a call that is not ending.
-pub fn state_message(call: &str, state: CallState, peer: Option<Party>) -> ServerMessage {
+pub fn state_message(call: &str, state: PageCallState, peer: Option<Party>) -> ServerMessage {
     ServerMessage::State {
         call: call.to_owned(),
         state,
@@ -194,7 +195,7 @@ pub fn ended_message(
     let parts = code.map(ResultCode::parts);
     ServerMessage::State {
         call: call.to_owned(),
-        state: CallState::Ended,
+        state: PageCallState::Ended,
         peer: None,
         code: parts.map(|p| p.0),
         subcode: parts.map(|p| p.1),
@@ -306,7 +307,7 @@ mod tests {
     fn server_messages_have_the_documented_shape() {
         let ended = ServerMessage::State {
             call: "c".into(),
-            state: CallState::Ended,
+            state: PageCallState::Ended,
             peer: None,
             code: Some(408),
             subcode: Some(10057),

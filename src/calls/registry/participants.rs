@@ -1,16 +1,18 @@
-//! The app's participant actions: list, get, remove, mute and invite.
+//! The app's participant requests: the roster (list and get), removing a participant, a server
+//! mute of another participant, and inviting participants, whose invite operation finishes once
+//! every invitee joined or was not reached.
 
 use std::time::Instant;
 
-use super::endpoints::Reach;
-use super::ids::{CallId, ParticipantId};
-use super::media::MediaCommand;
-use super::notify;
-use super::operations::Operation;
-use super::registry::{CallError, CallRegistry, Departure, Effects};
-use super::registry_requests::not_found;
-use super::result_codes::ResultCode;
-use super::validate;
+use super::{CallError, CallRegistry, Departure, Effects, UserChange, UserNotice, not_found};
+use crate::calls::conversation::ConversationKind;
+use crate::calls::endpoints::Reach;
+use crate::calls::ids::{CallId, OperationId, ParticipantId};
+use crate::calls::media::MediaCommand;
+use crate::calls::notify;
+use crate::calls::operations::Operation;
+use crate::calls::result_codes::ResultCode;
+use crate::calls::validate;
 use crate::graph::{CommsOperation, OperationKind, OperationStatus, Participant};
 
 impl CallRegistry {
@@ -91,10 +93,10 @@ impl CallRegistry {
         member.server_muted = true;
         if member.leg.is_none() {
             // A person on a softphone: the page shows it, and may unmute itself.
-            fx.users.push(super::registry_users::UserNotice {
+            fx.users.push(UserNotice {
                 conversation: conversation.clone(),
                 participant: participant.clone(),
-                change: super::registry_users::UserChange::ServerMuted,
+                change: UserChange::ServerMuted,
             });
         }
         fx.media.push(MediaCommand::SetServerMuted {
@@ -124,8 +126,8 @@ impl CallRegistry {
         let (conversation, source) = (call.conversation.clone(), call.source.clone());
         if let Some(c) = self.conversations.get_mut(&conversation) {
             // Inviting into a P2P call escalates it to a group call, as in Graph.
-            if c.kind == super::conversation::ConversationKind::PeerToPeer {
-                c.kind = super::conversation::ConversationKind::Group;
+            if c.kind == ConversationKind::PeerToPeer {
+                c.kind = ConversationKind::Group;
                 c.anyone_joined = true;
             }
         }
@@ -162,10 +164,10 @@ impl CallRegistry {
 
     /// An invitee joined (`failure` is `None`) or was not reached: the invite operation
     /// finishes once no invitee is ringing, completed if anyone joined.
-    pub(crate) fn invitee_settled(
+    pub(super) fn invitee_settled(
         &mut self,
         leg: &CallId,
-        operation: &super::ids::OperationId,
+        operation: &OperationId,
         participant: &ParticipantId,
         failure: Option<(ResultCode, Option<String>)>,
         fx: &mut Effects,
@@ -196,3 +198,7 @@ impl CallRegistry {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "participants_tests.rs"]
+mod tests;

@@ -1,21 +1,18 @@
-//! The conversation rules: what happens to the other members when one joins or leaves (a P2P
-//! call ends for the other party, a group call sends rosters and ends when one is left, a
-//! meeting lasts until its last person leaves), and opening a leg's media.
+//! The conversation rules: what happens to the other members when one joins or leaves. A P2P
+//! call ends for the other party; a group call sends rosters and ends when one is left; a meeting
+//! lasts until its last person leaves (see `meetings`). A member joining also stops the others
+//! rung in its place, and completes the transfer or invite that rang it.
 
-use super::conversation::{Conversation, ConversationKind, Presence};
-use super::ids::{CallId, ConversationId, ParticipantId};
-use super::media::{Hosting, MediaCommand};
-use super::notify;
-use super::registry::{CallRegistry, Departure, Effects};
-use super::registry_users::{UserChange, UserNotice};
-use super::result_codes::ResultCode;
-use super::state::CallState;
-use super::validate;
-use crate::graph::MediaConfig;
+use super::{CallRegistry, Departure, Effects, UserChange, UserNotice};
+use crate::calls::conversation::{Conversation, ConversationKind, Presence};
+use crate::calls::ids::{ConversationId, ParticipantId};
+use crate::calls::notify;
+use crate::calls::result_codes::ResultCode;
+use crate::calls::state::CallState;
 
 impl CallRegistry {
     /// Ends a member's leg (if it has one) or drops it from the conversation (a ringing user).
-    pub(crate) fn end_member(
+    pub(super) fn end_member(
         &mut self,
         conversation_id: &ConversationId,
         participant: &ParticipantId,
@@ -49,7 +46,7 @@ impl CallRegistry {
     }
 
     /// Removes a member and applies the conversation's rules to the rest.
-    pub(crate) fn member_left(
+    pub(super) fn member_left(
         &mut self,
         conversation_id: &ConversationId,
         participant: &ParticipantId,
@@ -131,7 +128,7 @@ impl CallRegistry {
 
     /// After a ring attempt ended: a P2P caller with nobody left to ring ends with the reason;
     /// a group creator alone with nobody ringing ends too.
-    pub(crate) fn settle_ringing(
+    pub(super) fn settle_ringing(
         &mut self,
         conversation_id: &ConversationId,
         failure: Option<(ResultCode, Option<String>)>,
@@ -167,7 +164,7 @@ impl CallRegistry {
     }
 
     /// Sends the roster to every joined app leg of a group call or meeting.
-    pub(crate) fn roster_changed(&self, conversation_id: &ConversationId, fx: &mut Effects) {
+    pub(super) fn roster_changed(&self, conversation_id: &ConversationId, fx: &mut Effects) {
         let Some(conversation) = self.conversations.get(conversation_id) else {
             return;
         };
@@ -179,42 +176,9 @@ impl CallRegistry {
         }
     }
 
-    /// Sends `OpenLeg` for a leg whose media is not open yet.
-    pub(crate) fn open_media(&mut self, call_id: &CallId, fx: &mut Effects) {
-        let Some(call) = self.calls.get_mut(call_id) else {
-            return;
-        };
-        if call.media_opened {
-            return;
-        }
-        call.media_opened = true;
-        let (hosting, prefetch) = match &call.media_config {
-            Some(MediaConfig::AppHosted(_)) => (Hosting::App, Vec::new()),
-            Some(config) => (
-                Hosting::Service,
-                config
-                    .pre_fetch_media()
-                    .iter()
-                    .map(|m| validate::PromptSource {
-                        uri: m.uri.clone(),
-                        resource_id: m.resource_id.clone(),
-                    })
-                    .collect(),
-            ),
-            None => (Hosting::Service, Vec::new()),
-        };
-        fx.media.push(MediaCommand::OpenLeg {
-            call: call_id.clone(),
-            conversation: call.conversation.clone(),
-            participant: call.participant.clone(),
-            hosting,
-            prefetch,
-        });
-    }
-
     /// A ringing member joined: it is in the roster now, a P2P caller's media opens and other
     /// ringing members stop, a transfer completes, an invite counts it.
-    pub(crate) fn member_joined(
+    pub(super) fn member_joined(
         &mut self,
         conversation_id: &ConversationId,
         participant: &ParticipantId,
@@ -274,3 +238,7 @@ impl CallRegistry {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "conversation_rules_tests.rs"]
+mod tests;

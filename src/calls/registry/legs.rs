@@ -1,163 +1,22 @@
-//! The call registry: every live call and conversation, and the rules that tie legs together
-//! (ringing, answering, ending, redirecting). Plain data and functions: every method takes the
-//! time as an argument and returns its consequences as [`Effects`] for the runtime to carry out,
-//! so tests drive it without sockets, tasks or clocks.
+//! A leg's life: placing a call (`POST /communications/calls`), ringing each target, applying
+//! state events through the state machine, opening the leg's media, ending the leg, and ending
+//! every leg at shutdown.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use super::call::{AppRef, Call, CallTimers, Deadlines};
-use super::conversation::{Conversation, ConversationKind, Member, Presence};
-use super::endpoints::{Reach, RingUser};
-use super::ids::{CallId, ConversationId, ParticipantId};
-use super::media::MediaCommand;
-use super::notify::{self, Outbound};
-use super::result_codes::ResultCode;
-use super::state::{CallEvent, CallState, IllegalRequest, Transition};
-use super::validate::{self, InvalidField, Target};
-use crate::graph::{CallDirection, ParticipantInfo};
-
-/// What a registry change asks the runtime to do, in order.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Effects {
-    /// Notifications to deliver.
-    pub notifications: Vec<Outbound>,
-    /// Commands for the media plane.
-    pub media: Vec<MediaCommand>,
-    /// Users to ring on their signed-in endpoints.
-    pub rings: Vec<RingUser>,
-    /// Changes to tell users' softphones about.
-    pub users: Vec<super::registry_users::UserNotice>,
-}
-
-/// Why a request on a call was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CallError {
-    /// No such call, participant or operation for this app (another app's ids are unknown too).
-    #[error("{what} '{id}' was not found")]
-    NotFound {
-        /// `call`, `participant`, `operation` or `meeting`.
-        what: &'static str,
-        /// The id asked for.
-        id: String,
-    },
-    /// The call's state does not allow the request.
-    #[error(transparent)]
-    Illegal(#[from] IllegalRequest),
-    /// A field of the request is wrong.
-    #[error(transparent)]
-    Invalid(#[from] InvalidField),
-    /// A media action on a call whose media the app hosts itself.
-    #[error(
-        "{request} needs a call with serviceHostedMediaConfig; this call uses appHostedMediaConfig"
-    )]
-    NotServiceHosted {
-        /// The request.
-        request: &'static str,
-    },
-    /// A media action before the call's media is up (an outgoing call still ringing).
-    #[error(
-        "{request} is not allowed until the call's media is connected; the call is {state} and not answered yet"
-    )]
-    MediaNotConnected {
-        /// The request.
-        request: &'static str,
-        /// The call's state.
-        state: CallState,
-    },
-}
-
-/// The live calls and conversations.
-#[derive(Debug, Default)]
-pub struct CallRegistry {
-    pub(crate) calls: HashMap<CallId, Call>,
-    pub(crate) conversations: HashMap<ConversationId, Conversation>,
-    pub(crate) meetings: HashMap<String, ConversationId>,
-    pub(crate) timers: CallTimers,
-}
-
-/// Why a member left, which decides what happens to the rest of the conversation.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Departure {
-    /// It hung up, was removed, or its leg ended.
-    Left,
-    /// It was rung and did not join, for this reason.
-    NotReached(ResultCode, Option<String>),
-    /// It redirected the call to others (who are now ringing).
-    Redirected,
-    /// It transferred the call away.
-    Transferred,
-}
+use super::{CallError, CallRegistry, Departure, Effects};
+use crate::calls::call::{AppRef, Call, Deadlines};
+use crate::calls::conversation::{Conversation, ConversationKind, Member, Presence};
+use crate::calls::endpoints::{Reach, RingUser};
+use crate::calls::ids::{CallId, ConversationId, ParticipantId};
+use crate::calls::media::{Hosting, MediaCommand};
+use crate::calls::notify;
+use crate::calls::result_codes::ResultCode;
+use crate::calls::state::{CallEvent, CallState, IllegalRequest, Transition};
+use crate::calls::validate::{self, InvalidField, Target};
+use crate::graph::{CallDirection, MediaConfig, ParticipantInfo};
 
 impl CallRegistry {
-    /// An empty registry with these timers.
-    pub fn new(timers: CallTimers) -> CallRegistry {
-        CallRegistry {
-            timers,
-            ..CallRegistry::default()
-        }
-    }
-
-    /// The app's call with this id; other apps' calls are not found.
-    pub fn call(&self, app_id: &str, id: &str) -> Result<&Call, CallError> {
-        self.calls
-            .get(&CallId::from(id))
-            .filter(|c| c.owner.app_id == app_id)
-            .ok_or_else(|| CallError::NotFound {
-                what: "call",
-                id: id.to_owned(),
-            })
-    }
-
-    pub(crate) fn call_mut(&mut self, app_id: &str, id: &str) -> Result<&mut Call, CallError> {
-        self.calls
-            .get_mut(&CallId::from(id))
-            .filter(|c| c.owner.app_id == app_id)
-            .ok_or_else(|| CallError::NotFound {
-                what: "call",
-                id: id.to_owned(),
-            })
-    }
-
-    /// The app's live calls, oldest id order.
-    pub fn calls_of(&self, app_id: &str) -> Vec<&Call> {
-        let mut calls: Vec<_> = self
-            .calls
-            .values()
-            .filter(|c| c.owner.app_id == app_id)
-            .collect();
-        calls.sort_by(|a, b| a.id.cmp(&b.id));
-        calls
-    }
-
-    /// How many live calls an app has (for admission caps).
-    pub fn count_of(&self, app_id: &str) -> usize {
-        self.calls
-            .values()
-            .filter(|c| c.owner.app_id == app_id)
-            .count()
-    }
-
-    /// How many live calls there are.
-    pub fn len(&self) -> usize {
-        self.calls.len()
-    }
-
-    /// Whether there are no live calls.
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-    }
-
-    /// The conversation of a call.
-    pub fn conversation_of(&self, call: &Call) -> Option<&Conversation> {
-        self.conversations.get(&call.conversation)
-    }
-
-    /// The earliest deadline of any call, for the runtime's timer.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.calls.values().map(|c| c.deadlines.next()).min()
-    }
-
     fn new_leg(
         &self,
         owner: AppRef,
@@ -299,7 +158,7 @@ impl CallRegistry {
 
     /// Adds a ringing member for `target` and rings it. Returns why it cannot be rung.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn ring(
+    pub(super) fn ring(
         &mut self,
         conversation_id: &ConversationId,
         source: &ParticipantInfo,
@@ -366,7 +225,7 @@ impl CallRegistry {
     }
 
     /// Applies an event to a leg: notifies a move, or ends the leg.
-    pub(crate) fn apply(
+    pub(super) fn apply(
         &mut self,
         call_id: &CallId,
         event: CallEvent,
@@ -377,7 +236,7 @@ impl CallRegistry {
     }
 
     /// Like [`CallRegistry::apply`], saying how the leg's member departs if the leg ends.
-    pub(crate) fn apply_leaving(
+    pub(super) fn apply_leaving(
         &mut self,
         call_id: &CallId,
         event: CallEvent,
@@ -407,9 +266,42 @@ impl CallRegistry {
         Ok(transition)
     }
 
+    /// Sends `OpenLeg` for a leg whose media is not open yet.
+    pub(super) fn open_media(&mut self, call_id: &CallId, fx: &mut Effects) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if call.media_opened {
+            return;
+        }
+        call.media_opened = true;
+        let (hosting, prefetch) = match &call.media_config {
+            Some(MediaConfig::AppHosted(_)) => (Hosting::App, Vec::new()),
+            Some(config) => (
+                Hosting::Service,
+                config
+                    .pre_fetch_media()
+                    .iter()
+                    .map(|m| validate::PromptSource {
+                        uri: m.uri.clone(),
+                        resource_id: m.resource_id.clone(),
+                    })
+                    .collect(),
+            ),
+            None => (Hosting::Service, Vec::new()),
+        };
+        fx.media.push(MediaCommand::OpenLeg {
+            call: call_id.clone(),
+            conversation: call.conversation.clone(),
+            participant: call.participant.clone(),
+            hosting,
+            prefetch,
+        });
+    }
+
     /// Ends a leg: `deleted` with the reason, media closed, the leg forgotten, and its member
     /// removed from the conversation (with the consequences for the others).
-    pub(crate) fn end_leg(
+    pub(super) fn end_leg(
         &mut self,
         call_id: &CallId,
         code: ResultCode,
@@ -428,17 +320,7 @@ impl CallRegistry {
                 call: call_id.clone(),
             });
         }
-        if let Some(target) = call.pending_transfer.take() {
-            // The transferring leg is gone: stop ringing its target.
-            self.end_member(
-                &call.conversation,
-                &target,
-                ResultCode::EndedByPeer,
-                Some("the transferor left".into()),
-                Departure::Left,
-                fx,
-            );
-        }
+        self.transferor_left(&call.conversation, call.pending_transfer.take(), fx);
         let departure = if code == ResultCode::TransferCompleted {
             Departure::Transferred
         } else {
@@ -447,28 +329,25 @@ impl CallRegistry {
         self.member_left(&call.conversation.clone(), &call.participant, departure, fx);
     }
 
-    /// Runs every deadline due at `now`, earliest first (ties in call-id order, so runs are
-    /// reproducible).
-    pub fn fire_due(&mut self, now: Instant, fx: &mut Effects) {
-        loop {
-            let due = self
-                .calls
-                .iter()
-                .filter_map(|(id, call)| {
-                    call.deadlines
-                        .earliest_due(now)
-                        .map(|(at, kind)| (at, kind as u8, id.clone()))
-                })
-                .min();
-            let Some((_, _, call_id)) = due else { break };
-            let Some(kind) = self
-                .calls
-                .get_mut(&call_id)
-                .and_then(|c| c.deadlines.take_due(now))
-            else {
-                break;
-            };
-            self.deadline(&call_id, kind, fx);
+    /// Ends every call (server shutdown), each with 200/5003.
+    pub fn end_all(&mut self, fx: &mut Effects) {
+        let mut calls: Vec<_> = self.calls.drain().map(|(_, call)| call).collect();
+        calls.sort_by(|a, b| a.id.cmp(&b.id));
+        for mut call in calls {
+            call.state = CallState::Terminated;
+            call.result_info = Some(ResultCode::ServerShutdown.result_info(None));
+            fx.notifications.extend(notify::ended(&call));
+            if call.media_opened {
+                fx.media.push(MediaCommand::CloseLeg {
+                    call: call.id.clone(),
+                });
+            }
         }
+        self.conversations.clear();
+        self.meetings.clear();
     }
 }
+
+#[cfg(test)]
+#[path = "legs_tests.rs"]
+mod tests;

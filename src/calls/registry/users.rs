@@ -1,34 +1,34 @@
-//! People on softphones in conversations: a user places a call, a user's ringing runs out, and
-//! the notices that tell the softphone when a user's place in a conversation changed without
-//! the user doing anything (the other party answered, hung up, or stopped ringing them), and
-//! people in meetings (joining one, and the meeting's call ending when its last person leaves).
+//! People on softphones in conversations: a user places a call, answers, declines or hangs up,
+//! a user's ringing runs out, a user unmutes itself after a server mute, and the notices that tell
+//! the softphone when a user's place in a conversation changed without the user doing anything
+//! (the other party answered, hung up, or stopped ringing them, or a bot muted them).
 //!
 //! A user has no call leg of its own in the registry (calls belong to apps); it is a member of a
 //! conversation with `leg: None`, and the softphone keys its media by the member.
 
 use std::time::Instant;
 
-use super::conversation::{Conversation, ConversationKind, Member, Presence};
-use super::endpoints::Reach;
-use super::ids::{ConversationId, ParticipantId};
-use super::registry::{CallRegistry, Departure, Effects};
-use super::result_codes::ResultCode;
-use super::state::{CallEvent, CallState};
-use super::validate::Target;
+use super::{CallRegistry, Departure, Effects};
+use crate::calls::conversation::{Conversation, ConversationKind, Member, Presence};
+use crate::calls::endpoints::Reach;
+use crate::calls::ids::{ConversationId, ParticipantId};
+use crate::calls::media::MediaCommand;
+use crate::calls::result_codes::ResultCode;
+use crate::calls::validate::Target;
 use crate::graph::ParticipantInfo;
 
 /// A change of a user's place in a conversation that the user's softphone must hear about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserNotice {
-    /// The conversation.
+    /// The conversation the user is in, or was being rung into.
     pub conversation: ConversationId,
-    /// The user's participant id in it.
+    /// The user's participant id in it, which the softphone keys its call by.
     pub participant: ParticipantId,
-    /// What changed.
+    /// A peer joined, a bot muted the user, or the user's part ended.
     pub change: UserChange,
 }
 
-/// What changed for a user.
+/// What changed for a user, as its softphone must show it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserChange {
     /// Someone else joined the user's conversation (the callee answered, or a transfer target
@@ -88,6 +88,40 @@ impl CallRegistry {
         }
     }
 
+    /// A rung user answered on an endpoint: it joins the conversation.
+    pub fn user_answered(
+        &mut self,
+        conversation: &ConversationId,
+        participant: &ParticipantId,
+        fx: &mut Effects,
+    ) {
+        self.member_joined(conversation, participant, fx);
+    }
+
+    /// A rung user declined on an endpoint (or every endpoint stopped ringing).
+    pub fn user_declined(
+        &mut self,
+        conversation: &ConversationId,
+        participant: &ParticipantId,
+        fx: &mut Effects,
+    ) {
+        let departure = Departure::NotReached(
+            ResultCode::CalleeDeclined,
+            Some("the user declined the call".to_owned()),
+        );
+        self.member_left(conversation, participant, departure, fx);
+    }
+
+    /// A user in a conversation hung up.
+    pub fn user_hung_up(
+        &mut self,
+        conversation: &ConversationId,
+        participant: &ParticipantId,
+        fx: &mut Effects,
+    ) {
+        self.member_left(conversation, participant, Departure::Left, fx);
+    }
+
     /// A rung user did not answer on any endpoint within the ring window: 408/10057 for the
     /// caller.
     pub fn user_not_answered(
@@ -131,7 +165,7 @@ impl CallRegistry {
             return true;
         }
         member.server_muted = false;
-        fx.media.push(super::media::MediaCommand::SetServerMuted {
+        fx.media.push(MediaCommand::SetServerMuted {
             conversation: conversation.clone(),
             participant: participant.clone(),
             muted: false,
@@ -154,7 +188,7 @@ impl CallRegistry {
     }
 
     /// Tells every other joined user of a P2P conversation that `joined` came in.
-    pub(crate) fn notice_peer_joined(
+    pub(super) fn notice_peer_joined(
         &self,
         conversation_id: &ConversationId,
         joined: &ParticipantId,
@@ -181,86 +215,6 @@ impl CallRegistry {
     }
 }
 
-impl CallRegistry {
-    /// A signed-in user joins an online meeting (by meeting id) from the softphone: the
-    /// meeting's conversation is created if nobody is in it yet, and the roster goes to every
-    /// bot in it. Returns the conversation and the user's participant id.
-    pub fn user_joins_meeting(
-        &mut self,
-        meeting: &str,
-        user: ParticipantInfo,
-        fx: &mut Effects,
-    ) -> (ConversationId, ParticipantId) {
-        let conversation_id = match self.meetings.get(meeting) {
-            Some(id) if self.conversations.contains_key(id) => id.clone(),
-            _ => {
-                let conversation = Conversation::new(ConversationKind::Meeting(meeting.to_owned()));
-                let id = conversation.id.clone();
-                self.conversations.insert(id.clone(), conversation);
-                self.meetings.insert(meeting.to_owned(), id.clone());
-                id
-            }
-        };
-        let conversation = self
-            .conversations
-            .get_mut(&conversation_id)
-            .expect("found or inserted above");
-        let participant = conversation.add(Member::new(user, None, Presence::Joined));
-        conversation.anyone_joined = true;
-        conversation.person_joined = true;
-        self.roster_changed(&conversation_id, fx);
-        (conversation_id, participant)
-    }
-
-    /// A meeting's call ends when its last person leaves: once a person has been in the
-    /// meeting's conversation and no person is left in it (joined or still being rung), every bot
-    /// still in it is ended, `terminating` then `terminated` with 200/5002. A meeting no person
-    /// has joined yet is left alone, because bots commonly join first and wait. The meeting
-    /// itself stays: the next join starts a new conversation (unless the meeting is over).
-    pub(crate) fn end_meeting_if_no_people(
-        &mut self,
-        conversation_id: &ConversationId,
-        fx: &mut Effects,
-    ) {
-        let Some(conversation) = self.conversations.get(conversation_id) else {
-            return;
-        };
-        let ConversationKind::Meeting(meeting) = &conversation.kind else {
-            return;
-        };
-        if !conversation.person_joined || conversation.has_people() {
-            return;
-        }
-        // Of the documented endings (reference §4), 200/5002 "all other participants left" is
-        // the one that says what happened from a bot's side: the people it was there for are
-        // gone. 5001 and 5003 ("the conversation has ended") already mean the app's own DELETE
-        // and the server's shutdown here, so a bot could not tell this ending from those.
-        let detail = Some(format!("the last person left meeting '{meeting}'"));
-        let legs: Vec<_> = conversation
-            .members
-            .iter()
-            .filter_map(|m| m.leg.clone())
-            .collect();
-        for leg in legs {
-            let Some(state) = self.calls.get(&leg).map(|c| c.state) else {
-                continue;
-            };
-            let departure = if state == CallState::Incoming {
-                // A bot still being invited never joined: its invite fails rather than counts.
-                Departure::NotReached(ResultCode::AllOthersLeft, detail.clone())
-            } else {
-                // An answered leg hangs up the way a DELETE does, so the bot sees `terminating`
-                // first; `Hangup` is allowed in every live state, so this cannot be refused.
-                let _ = self.apply(&leg, CallEvent::Hangup, None, fx);
-                Departure::Left
-            };
-            self.end_leg(
-                &leg,
-                ResultCode::AllOthersLeft,
-                detail.clone(),
-                departure,
-                fx,
-            );
-        }
-    }
-}
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod tests;

@@ -1,182 +1,63 @@
-//! People on softphones in the registry: a user calls a bot (the bot sees the user, its answer
-//! tells the user's page, its hang-up ends the user), a bot rings a user who never answers, a
-//! user calls a user, a user joins a meeting, and a meeting's bots are ended when its last
-//! person leaves (but not while no person has come yet, or while one is still being rung).
+//! Meetings: bots and people share one conversation per meeting, which is forgotten when the
+//! last leaves; a meeting's bots are ended when its last person leaves (but not while no person
+//! has come yet, or while one is still being rung).
 
 use serde_json::json;
 
-use super::endpoints::Reach;
-use super::ids::{ConversationId, ParticipantId};
-use super::registry::Effects;
-use super::registry_tests::{Harness, app, incoming_call_id, summary};
-use super::registry_users::{NotPlaced, UserChange, UserNotice};
-use super::result_codes::ResultCode;
-use super::validate::Target;
-use crate::graph::{IdentitySet, InvitationParticipantInfo, ParticipantInfo, Party};
-
-fn user(id: &str) -> ParticipantInfo {
-    ParticipantInfo::new(IdentitySet::user(id, Some(format!("User {id}"))))
-}
-
-fn target(party: Party, identity: IdentitySet) -> Target {
-    Target {
-        party,
-        info: InvitationParticipantInfo {
-            identity: Some(identity),
-            ..InvitationParticipantInfo::default()
-        },
-    }
-}
-
-fn bot_target(id: &str) -> Target {
-    target(
-        Party::Application(id.into()),
-        IdentitySet::application(id, None),
-    )
-}
-
-fn ended(fx: &Effects) -> Vec<(ParticipantId, ResultCode)> {
-    fx.users
-        .iter()
-        .filter_map(|n| match &n.change {
-            UserChange::Ended { code, .. } => Some((n.participant.clone(), *code)),
-            UserChange::PeerJoined { .. } | UserChange::ServerMuted => None,
-        })
-        .collect()
-}
-
-fn user_calls_bot(h: &mut Harness, fx: &mut Effects) -> (ConversationId, ParticipantId) {
-    h.registry
-        .user_calls(user("u"), bot_target("b"), Reach::App(app("b")), h.now, fx)
-        .unwrap()
-}
+use crate::calls::endpoints::Reach;
+use crate::calls::ids::CallId;
+use crate::calls::media::MediaCommand;
+use crate::calls::registry::Effects;
+use crate::calls::registry::test_support::{Harness, app, summary, user};
+use crate::calls::validate;
 
 #[test]
-fn a_user_calls_a_bot_which_sees_the_user_and_answers() {
+fn meeting_joins_share_one_conversation() {
     let mut h = Harness::new();
     let mut fx = Effects::default();
-    let (conversation, me) = user_calls_bot(&mut h, &mut fx);
-    assert_eq!(summary(&fx), ["b Created incoming"]);
-    let incoming = &fx.notifications[0].notification.resource_data;
-    assert_eq!(incoming["source"]["identity"]["user"]["id"], "u");
-    assert_eq!(
-        incoming["source"]["identity"]["user"]["displayName"],
-        "User u"
-    );
-    assert_eq!(incoming["source"]["participantId"], json!(me.as_str()));
-    let call = incoming_call_id(&fx, "b");
-
-    let mut fx = Effects::default();
-    h.answer("b", &call, &mut fx);
-    assert_eq!(
-        fx.users,
-        [UserNotice {
-            conversation: conversation.clone(),
-            participant: me.clone(),
-            change: UserChange::PeerJoined {
-                peer: Box::new(
-                    h.registry.conversations[&conversation].members[1]
-                        .info
-                        .clone()
-                )
-            },
-        }]
-    );
-
-    // The bot hangs up: the user's page is told 200/4521 and the conversation is gone.
-    let mut fx = Effects::default();
-    h.registry.hang_up("b", call.as_str(), &mut fx).unwrap();
-    assert_eq!(ended(&fx), [(me, ResultCode::EndedByPeer)]);
-    assert!(h.registry.conversations.is_empty());
-}
-
-#[test]
-fn a_rejected_or_unreachable_call_ends_the_users_attempt_with_the_reason() {
-    let mut h = Harness::new();
-    let mut fx = Effects::default();
-    let (_, me) = user_calls_bot(&mut h, &mut fx);
-    let call = incoming_call_id(&fx, "b");
-    let mut fx = Effects::default();
-    let reject =
-        super::validate::reject(serde_json::from_value(json!({"reason": "busy"})).unwrap())
-            .unwrap();
-    h.registry
-        .reject("b", call.as_str(), reject, &mut fx)
-        .unwrap();
-    assert_eq!(ended(&fx), [(me, ResultCode::CalleeDeclined)]);
-    assert!(h.registry.conversations.is_empty());
-
-    let mut no_hook = app("c");
-    no_hook.calling_webhook = None;
-    let refused = h
-        .registry
-        .user_calls(
-            user("u"),
-            bot_target("c"),
-            Reach::App(no_hook),
-            h.now,
-            &mut fx,
+    let body = || {
+        validate::create_call(
+            serde_json::from_value(
+                json!({"mediaConfig": {}, "meetingInfo": {"joinMeetingId": "123"}}),
+            )
+            .unwrap(),
         )
-        .unwrap_err();
-    assert_eq!(refused.code, ResultCode::NoCalleeEndpoints);
-    assert!(
-        matches!(refused, NotPlaced { detail: Some(d), .. } if d.contains("no calling webhook"))
-    );
-    assert!(h.registry.conversations.is_empty(), "nothing kept");
-}
-
-#[test]
-fn a_user_who_never_answers_ends_the_bots_call_with_408_10057() {
-    let mut h = Harness::new();
-    let mut fx = Effects::default();
-    let body = json!({"mediaConfig": {}, "targets": [{"identity": {"user": {"id": "u"}}}]});
-    let reach = Reach::User {
-        user_id: "u".into(),
-        endpoints: vec!["page-1".into()],
+        .unwrap()
     };
-    let a = h.create("a", body, vec![reach], &mut fx);
-    let ring = fx.rings.pop().expect("the user is rung");
-    assert_eq!(ring.endpoints, ["page-1"]);
-    let mut fx = Effects::default();
-    h.registry
-        .user_not_answered(&ring.conversation, &ring.participant, &mut fx);
-    assert_eq!(summary(&fx), ["a Deleted terminated 408/10057"]);
-    assert!(!h.registry.calls.contains_key(&a));
-    // Late: nothing more happens.
-    let mut fx = Effects::default();
-    h.registry
-        .user_not_answered(&ring.conversation, &ring.participant, &mut fx);
-    assert_eq!(fx, Effects::default());
-}
-
-#[test]
-fn a_user_calls_a_user_and_either_hang_up_ends_the_other() {
-    let mut h = Harness::new();
-    let mut fx = Effects::default();
-    let callee = target(Party::User("v".into()), IdentitySet::user("v", None));
-    let reach = Reach::User {
-        user_id: "v".into(),
-        endpoints: vec!["page-v".into()],
-    };
-    let (conversation, caller) = h
+    let a = h
         .registry
-        .user_calls(user("u"), callee, reach, h.now, &mut fx)
+        .create_call(app("a"), body(), vec![], Some("m1".into()), h.now, &mut fx)
         .unwrap();
-    let ring = fx.rings.pop().unwrap();
+    let b = h
+        .registry
+        .create_call(app("b"), body(), vec![], Some("m1".into()), h.now, &mut fx)
+        .unwrap();
+    h.media_ready(&mut fx);
     assert_eq!(
-        ring.caller.identity.unwrap().user.unwrap().id.as_deref(),
-        Some("u")
+        h.registry.calls[&a].conversation,
+        h.registry.calls[&b].conversation
     );
+    assert_eq!(h.registry.participants("a", a.as_str()).unwrap().len(), 2);
     let mut fx = Effects::default();
-    h.registry
-        .user_answered(&conversation, &ring.participant, &mut fx);
-    assert_eq!(fx.users.len(), 1, "the caller is told: {:?}", fx.users);
-    assert_eq!(fx.users[0].participant, caller);
-    let mut fx = Effects::default();
-    h.registry.user_hung_up(&conversation, &caller, &mut fx);
-    assert_eq!(ended(&fx), [(ring.participant, ResultCode::EndedByPeer)]);
-    assert!(fx.notifications.is_empty(), "no app is in this call");
-    assert!(h.registry.conversations.is_empty());
+    h.registry.hang_up("a", a.as_str(), &mut fx).unwrap();
+    assert_eq!(
+        summary(&fx),
+        [
+            "a Updated terminating",
+            "a Deleted terminated 200/5001",
+            "b Updated/participants"
+        ]
+    );
+    h.registry.hang_up("b", b.as_str(), &mut fx).unwrap();
+    assert!(h.registry.meetings.is_empty() && h.registry.conversations.is_empty());
+    let err = h
+        .registry
+        .create_call(app("a"), body(), vec![], None, h.now, &mut fx)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "meetingInfo: got nothing; allowed: the joinMeetingId, organizer or chatInfo of an existing meeting"
+    );
 }
 
 #[test]
@@ -204,7 +85,7 @@ fn users_join_a_meeting_and_it_is_forgotten_when_the_last_leaves() {
     assert!(h.registry.user_unmuted(&c1, &u, &mut fx));
     assert_eq!(
         fx.media,
-        [super::media::MediaCommand::SetServerMuted {
+        [MediaCommand::SetServerMuted {
             conversation: c1.clone(),
             participant: u.clone(),
             muted: false
@@ -224,9 +105,9 @@ fn users_join_a_meeting_and_it_is_forgotten_when_the_last_leaves() {
 }
 
 /// `bot` joins meeting `meeting` by join id; its media is ready at once.
-fn bot_joins(h: &mut Harness, bot: &str, meeting: &str, fx: &mut Effects) -> super::ids::CallId {
+fn bot_joins(h: &mut Harness, bot: &str, meeting: &str, fx: &mut Effects) -> CallId {
     let body = json!({"mediaConfig": {}, "meetingInfo": {"joinMeetingId": "123"}});
-    let request = super::validate::create_call(serde_json::from_value(body).unwrap()).unwrap();
+    let request = validate::create_call(serde_json::from_value(body).unwrap()).unwrap();
     let mut opened = Effects::default();
     let call = h
         .registry
@@ -298,7 +179,7 @@ fn a_meetings_bots_are_ended_when_its_last_person_leaves() {
         .media
         .iter()
         .filter_map(|m| match m {
-            super::media::MediaCommand::CloseLeg { call } => Some(call.clone()),
+            MediaCommand::CloseLeg { call } => Some(call.clone()),
             _ => None,
         })
         .collect();
@@ -331,7 +212,7 @@ fn a_person_being_rung_into_a_meeting_keeps_its_bots_and_one_never_joined_ends_n
     let a = bot_joins(&mut h, "a", "m-2", &mut fx);
     let conversation = h.registry.calls[&a].conversation.clone();
     let invite = |h: &mut Harness, who: &str, fx: &mut Effects| {
-        let request = super::validate::invite(
+        let request = validate::invite(
             serde_json::from_value(json!({"participants": [{"identity": {"user": {"id": who}}}]}))
                 .unwrap(),
         )
