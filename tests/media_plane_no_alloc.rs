@@ -6,7 +6,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
@@ -79,8 +79,6 @@ struct Rig {
 impl Rig {
     fn new() -> Rig {
         let (sink, events) = MediaEventSink::channel(256);
-        let lock = Arc::new(OnceLock::new());
-        lock.set(sink).unwrap();
         let returned = Arc::new(ArrayQueue::new(4));
         let recordings = Arc::new(RecordingStore::new(
             "http://test",
@@ -97,7 +95,7 @@ impl Rig {
         let env = WorkerEnv::new(
             0,
             Shared {
-                events: lock,
+                events: sink,
                 stats: Arc::new(WorkerStats::default()),
                 returned_clips: returned,
                 recordings,

@@ -18,9 +18,9 @@ fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
         },
         ..MediaSettings::default()
     };
-    let engine = MediaEngine::start(&settings, "http://test").unwrap();
     let (sink, mut events) = MediaEventSink::channel(64);
-    let plane = (engine.plane_factory())(sink);
+    let engine = MediaEngine::start(&settings, "http://test", sink).unwrap();
+    let plane: Arc<dyn MediaPlane> = engine.clone();
     let call = CallId::from("c");
     plane
         .submit(MediaCommand::OpenLeg {

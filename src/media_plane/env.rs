@@ -1,7 +1,7 @@
 //! What the legs of one worker share: the way up to the control plane, the clip pools, the
 //! recording store, the beep and a silent packet, the counters.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 use switchboard_media::Prompt;
@@ -17,8 +17,8 @@ use crate::calls::media::{MediaEvent, MediaEventSink};
 
 /// What the engine hands each worker.
 pub struct Shared {
-    /// Where events go; set once the control plane starts.
-    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Where events go: the control plane's event channel.
+    pub events: MediaEventSink,
     /// Counters.
     pub stats: Arc<WorkerStats>,
     /// Buffers coming back from the recording store.
@@ -35,8 +35,8 @@ pub struct Shared {
 pub struct WorkerEnv {
     /// The worker's index (names its clips' return queue and its metrics).
     pub index: usize,
-    /// Where events go; set once the control plane starts.
-    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Where events go: the control plane's event channel.
+    pub events: MediaEventSink,
     /// Counters.
     pub stats: Arc<WorkerStats>,
     /// Recording buffers.
@@ -91,11 +91,7 @@ impl WorkerEnv {
 
     /// Sends an event up without waiting; a full queue is counted.
     pub fn emit(&self, event: MediaEvent) {
-        let sent = self
-            .events
-            .get()
-            .is_some_and(|sink| sink.push(event).is_ok());
-        if !sent {
+        if self.events.push(event).is_err() {
             WorkerStats::add(&self.stats.event_queue_full, 1);
         }
     }

@@ -20,6 +20,10 @@
 //! - [`recordings`]: finished clips, downloadable with their token until the TTL or the call's end.
 //! - [`clips`], [`env`], [`stats`], [`settings`], [`command`]: what those share.
 //!
+//! Start-up runs one way: the control plane's event channel is made first
+//! (`MediaEventSink::channel`), [`MediaEngine::start`] takes its sink, and `CallService::start`
+//! takes the running engine (as its `MediaPlane`) with the channel's receiver.
+//!
 //! `submit` never blocks: it puts the command on the owning worker's queue or refuses with
 //! [`MediaPlaneBusy`] (counted in `switchboard_media_command_queue_full_total`); events go up
 //! through the control plane's bounded queue, and a full one is counted, never waited on.
@@ -43,7 +47,7 @@ pub mod worker;
 mod worker_tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,7 +57,6 @@ use switchboard_media::record::ClipBuffer;
 use crate::calls::ids::{CallId, OperationId};
 use crate::calls::media::{MediaCommand, MediaEvent, MediaEventSink, MediaPlane, MediaPlaneBusy};
 use crate::calls::result_codes::ResultCode;
-use crate::calls::runtime::MediaPlaneFactory;
 use clips::ClipPools;
 use command::{Resolution, WorkerCommand};
 use env::WorkerEnv;
@@ -90,7 +93,7 @@ pub struct MediaEngine {
     placement: Mutex<Placement>,
     prompts: Arc<PromptLibrary>,
     recordings: Arc<RecordingStore>,
-    events: Arc<OnceLock<MediaEventSink>>,
+    events: MediaEventSink,
     runtime: Option<tokio::runtime::Handle>,
     stop: Arc<AtomicBool>,
 }
@@ -123,11 +126,14 @@ pub enum MediaStartError {
 }
 
 impl MediaEngine {
-    /// Starts the workers; recordings are served under `public_url`. Background work (prompt
-    /// fetches, metrics, the recording sweep) runs on the current tokio runtime, if any.
+    /// Starts the workers, which report to `events` (the control plane's event channel, made
+    /// first with [`MediaEventSink::channel`]); recordings are served under `public_url`.
+    /// Background work (prompt fetches, metrics, the recording sweep) runs on the current tokio
+    /// runtime, if any.
     pub fn start(
         settings: &MediaSettings,
         public_url: &str,
+        events: MediaEventSink,
     ) -> Result<Arc<MediaEngine>, MediaStartError> {
         settings.validate().map_err(MediaStartError::Settings)?;
         let count = settings.worker_count();
@@ -142,7 +148,6 @@ impl MediaEngine {
             settings.recording_ttl(),
             returns.clone(),
         ));
-        let events = Arc::new(OnceLock::new());
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(count);
         for (index, returned) in returns.into_iter().enumerate() {
@@ -236,20 +241,6 @@ impl MediaEngine {
         self.workers.iter().map(|w| w.udp).collect()
     }
 
-    /// What `CallService::start` takes to plug this media plane in: it hands over the event sink
-    /// and gets the plane back. Only the first sink given is used.
-    pub fn plane_factory(self: &Arc<Self>) -> MediaPlaneFactory {
-        let engine = self.clone();
-        Box::new(move |sink: MediaEventSink| {
-            if engine.events.set(sink).is_err() {
-                tracing::error!(
-                    "the media plane is already connected to a call service; the second one gets no events"
-                );
-            }
-            engine as Arc<dyn MediaPlane>
-        })
-    }
-
     /// The settings it runs with.
     pub fn settings(&self) -> &MediaSettings {
         &self.settings
@@ -324,10 +315,7 @@ impl MediaEngine {
     }
 
     fn emit(&self, event: MediaEvent) -> Result<(), MediaPlaneBusy> {
-        match self.events.get() {
-            Some(sink) => sink.push(event).map_err(|_| MediaPlaneBusy),
-            None => Ok(()),
-        }
+        self.events.push(event).map_err(|_| MediaPlaneBusy)
     }
 
     /// Resolves `sources` now if cached, else in a background task whose result follows on the

@@ -2,7 +2,7 @@
 //! Opus audio, with prompts, in-band keys, recordings, cancellation and barge-in. No threads, no
 //! sleeps, no HTTP: prompts come straight from a `PromptCache`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
@@ -57,8 +57,6 @@ fn op(id: &str) -> OperationId {
 impl Rig {
     fn new(short_clips: usize) -> Rig {
         let (sink, events) = MediaEventSink::channel(1024);
-        let lock = Arc::new(OnceLock::new());
-        lock.set(sink).unwrap();
         let returned = Arc::new(ArrayQueue::new(8));
         let recordings = Arc::new(RecordingStore::new(
             "http://test",
@@ -70,7 +68,7 @@ impl Rig {
         let env = WorkerEnv::new(
             0,
             Shared {
-                events: lock,
+                events: sink,
                 stats: stats.clone(),
                 returned_clips: returned,
                 recordings: recordings.clone(),

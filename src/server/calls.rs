@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::calls::call::CallTimers;
+use crate::calls::media::{MediaEvent, MediaPlane};
 use crate::calls::notify::Outbound;
 use crate::calls::runtime::{CallService, NotificationSink, UserRinger};
-use crate::media_plane::MediaEngine;
 use crate::notify::{NotificationRequest, Notifier};
 use crate::server::shutdown::Shutdown;
 
@@ -35,18 +35,20 @@ impl NotificationSink for NotifierSink {
     }
 }
 
-/// Starts the call service on the current tokio runtime and registers the shutdown hook that
-/// ends every call (200/5003).
+/// Starts the call service on the current tokio runtime, reading the media plane's `events`,
+/// and registers the shutdown hook that ends every call (200/5003).
 pub fn start_call_service(
     timers: CallTimers,
-    media: Option<&Arc<MediaEngine>>,
+    media: Arc<dyn MediaPlane>,
+    events: tokio::sync::mpsc::Receiver<MediaEvent>,
     notifier: &Notifier,
     ringer: Arc<dyn UserRinger>,
     shutdown: &Shutdown,
 ) -> CallService {
     let service = CallService::start(
         timers,
-        media.map(MediaEngine::plane_factory),
+        media,
+        events,
         Arc::new(NotifierSink(notifier.clone())),
         ringer,
     );

@@ -7,7 +7,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
-use crate::calls::runtime::CallService;
+use crate::calls::media::MediaEventSink;
+use crate::calls::runtime::{CallService, MEDIA_EVENT_QUEUE};
 use crate::config::Config;
 use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{DeliverySettings, HttpTransport, Notifier};
@@ -38,9 +39,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).
     pub metrics: Option<PrometheusHandle>,
-    /// The real-time media plane (worker threads, prompts, recordings); `None` runs calls
-    /// signalling-only.
-    pub media: Option<Arc<MediaEngine>>,
+    /// The real-time media plane (worker threads, prompts, recordings).
+    pub media: Arc<MediaEngine>,
     /// The call service: every live call, its timers and media events. Ends every call on
     /// shutdown.
     pub calls: CallService,
@@ -134,13 +134,17 @@ impl AppState {
             config.limits.max_concurrent_calls_per_app,
             config.limits.max_concurrent_calls,
         );
-        let media = MediaEngine::start(&config.media, &public_url)?;
+        // The event channel comes first: the media plane reports into it from its first leg on,
+        // and the call service reads it.
+        let (media_events, media_event_queue) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
+        let media = MediaEngine::start(&config.media, &public_url, media_events)?;
         let shutdown = Shutdown::new();
         let timers = config.calls.timers();
         let softphone = Softphone::new(timers.user_ring_window, media.clone());
         let calls = super::calls::start_call_service(
             timers,
-            Some(&media),
+            media.clone(),
+            media_event_queue,
             &notifier,
             Arc::new(softphone.clone()),
             &shutdown,
@@ -156,7 +160,7 @@ impl AppState {
             admission,
             shutdown,
             metrics,
-            media: Some(media),
+            media,
             calls,
             softphone,
         })

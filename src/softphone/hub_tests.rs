@@ -14,6 +14,7 @@ use super::*;
 use crate::calls::call::{AppRef, CallTimers};
 use crate::calls::endpoints::{EndpointRegistry, Reach};
 use crate::calls::ids::CallId;
+use crate::calls::media::signalling_only::SignallingOnlyMedia;
 use crate::calls::notify::Outbound;
 use crate::calls::runtime::{CallService, NotificationSink};
 use crate::calls::validate;
@@ -89,7 +90,14 @@ fn setup() -> Setup {
         user_ring_window: RING,
         ..CallTimers::default()
     };
-    let calls = CallService::start(timers, None, recorder.clone(), Arc::new(softphone.clone()));
+    let (plane, events) = SignallingOnlyMedia::plane();
+    let calls = CallService::start(
+        timers,
+        plane,
+        events,
+        recorder.clone(),
+        Arc::new(softphone.clone()),
+    );
     softphone.attach(calls.clone());
     let (endpoint, page) = softphone.register(&SignedInUser {
         id: "u".into(),

@@ -1,8 +1,8 @@
 //! The softphone's seam to the media plane: answer a page's WebRTC offer as a member of a
 //! conversation, learn when the page's media is gone on its own, and close it.
 //!
-//! A trait rather than the media engine itself so a server without a media plane (and the
-//! pure-logic tests) can run the softphone's signaling.
+//! A trait rather than the media engine itself so the hub's tests can run the softphone's
+//! signaling against a stand-in, in paused time, without sockets.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,24 +43,6 @@ pub trait BrowserMedia: Send + Sync + 'static {
 
     /// Tears the leg down (no event follows).
     fn close(&self, call: &CallId);
-}
-
-/// A server without a media plane: every offer is refused with the reason.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoBrowserMedia;
-
-impl BrowserMedia for NoBrowserMedia {
-    fn accept_offer(
-        &self,
-        _leg: BrowserLeg,
-        _offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
-        Box::pin(async {
-            Err("this server runs without a media plane: calls have no audio".to_owned())
-        })
-    }
-
-    fn close(&self, _call: &CallId) {}
 }
 
 impl BrowserMedia for crate::media_plane::MediaEngine {
