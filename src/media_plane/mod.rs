@@ -12,8 +12,9 @@
 //!
 //! - [`placement`]: which worker owns a call; all legs of a conversation share one worker.
 //! - [`worker`]: the thread, its socket and WebRTC edge, its tick and its commands;
-//!   [`conversation`]: the members of one conversation (bots and browsers) and the exchange of
-//!   their audio; [`leg`]: one bot's session and operations; [`browser`]: a person's leg.
+//!   [`conversation_audio`]: the audio side of one conversation, its members (bots and people
+//!   in browsers) and the exchange of their audio; [`leg`]: one bot's session and operations;
+//!   [`browser`]: a person's member, reached through the worker's WebRTC edge.
 //! - [`webrtc_legs`]: the signaling layer's way in (an SDP offer in, the answer and the leg's
 //!   state out); [`webrtc_settings`]: the `[media.webrtc]` section.
 //! - [`prompts`] and [`fetch`]: where prompts come from and the limits on fetching them.
@@ -31,7 +32,7 @@
 pub mod browser;
 pub mod clips;
 pub mod command;
-pub mod conversation;
+pub mod conversation_audio;
 pub mod env;
 pub mod fetch;
 pub mod leg;

@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::browser::PeerSender;
 use super::command::WorkerCommand;
-use super::conversation::Conversation;
+use super::conversation_audio::ConversationAudio;
 use super::env::WorkerEnv;
 use super::leg::{OpKind, finished};
 use super::stats::WorkerStats;
@@ -45,7 +45,7 @@ pub struct Worker {
     env: WorkerEnv,
     queue: Arc<ArrayQueue<WorkerCommand>>,
     edge: WebRtcEdge,
-    conversations: HashMap<ConversationId, Conversation>,
+    conversations: HashMap<ConversationId, ConversationAudio>,
     calls: HashMap<CallId, ConversationId>,
     /// Browser legs by their edge peer.
     peers: HashMap<PeerId, (CallId, ConversationId)>,
@@ -237,7 +237,7 @@ impl Worker {
     }
 
     /// Takes a leg out of its conversation; a browser's member is handed back.
-    fn remove_leg(&mut self, call: &CallId) -> Option<Box<super::browser::BrowserLeg>> {
+    fn remove_leg(&mut self, call: &CallId) -> Option<Box<super::browser::BrowserMember>> {
         let id = self.calls.remove(call)?;
         let conversation = self.conversations.get_mut(&id)?;
         let browser = conversation.leave(&mut self.env, call);
@@ -281,7 +281,7 @@ impl Worker {
         let entry = self
             .conversations
             .entry(conversation.clone())
-            .or_insert_with(|| Conversation::new(conversation.clone()));
+            .or_insert_with(|| ConversationAudio::new(conversation.clone()));
         if let Err(refused) = entry.join_browser(call.clone(), participant, peer, state) {
             if entry.is_empty() {
                 self.conversations.remove(&conversation);
@@ -331,7 +331,7 @@ impl Worker {
                 let entry = self
                     .conversations
                     .entry(conversation.clone())
-                    .or_insert_with(|| Conversation::new(conversation.clone()));
+                    .or_insert_with(|| ConversationAudio::new(conversation.clone()));
                 match entry.join_bot(call.clone(), participant, hosting) {
                     Ok(()) => {
                         self.calls.insert(call.clone(), conversation);
@@ -420,7 +420,7 @@ impl Worker {
         }
     }
 
-    fn member(&mut self, call: &CallId) -> Option<&mut super::conversation::Member> {
+    fn member(&mut self, call: &CallId) -> Option<&mut super::conversation_audio::MemberAudio> {
         let id = self.calls.get(call)?;
         self.conversations.get_mut(id)?.member_mut(call)
     }

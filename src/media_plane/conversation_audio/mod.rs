@@ -1,5 +1,6 @@
-//! A conversation on a worker: its members (bots and people in browsers) and the 20 ms exchange
-//! of their audio.
+//! The audio side of a conversation on a worker: its members' media (bots and people in
+//! browsers) and the 20 ms exchange of their audio. Who is in the conversation, and in what
+//! state, is the call layer's (`calls::conversation`); this is only what they hear and say.
 //!
 //! Every bot has its own `MediaSession` with exactly one leg, its *link*: what the bot hears
 //! and where its prompts, beeps and keys go. A browser has no session; it is a peer of the
@@ -35,7 +36,7 @@ mod room;
 use switchboard_media::session::LegId;
 use tokio::sync::watch;
 
-use super::browser::BrowserLeg;
+use super::browser::BrowserMember;
 use super::env::WorkerEnv;
 use super::leg::HostedLeg;
 use super::webrtc_legs::WebRtcLegState;
@@ -53,7 +54,7 @@ pub enum MemberMedia {
     /// A bot whose media Switchboard runs (service- or app-hosted).
     Bot(Box<HostedLeg>),
     /// A person in a browser, through the worker's WebRTC edge.
-    Browser(Box<BrowserLeg>),
+    Browser(Box<BrowserMember>),
 }
 
 /// Speaking as measured, and as last reported to the control plane.
@@ -65,8 +66,9 @@ struct Voice {
     reported_at: u64,
 }
 
-/// One member of the conversation.
-pub struct Member {
+/// One member's audio in the conversation: how it is carried, its mutes, its room leg and
+/// whether it is speaking.
+pub struct MemberAudio {
     /// The leg.
     pub call: CallId,
     /// Its participant id.
@@ -82,9 +84,14 @@ pub struct Member {
     voice: Voice,
 }
 
-impl Member {
-    fn new(call: CallId, participant: ParticipantId, media: MemberMedia, muted: bool) -> Member {
-        Member {
+impl MemberAudio {
+    fn new(
+        call: CallId,
+        participant: ParticipantId,
+        media: MemberMedia,
+        muted: bool,
+    ) -> MemberAudio {
+        MemberAudio {
             call,
             participant,
             media,
@@ -109,7 +116,7 @@ impl Member {
     }
 
     /// The browser's leg, if it is a browser.
-    pub fn browser_mut(&mut self) -> Option<&mut BrowserLeg> {
+    pub fn browser_mut(&mut self) -> Option<&mut BrowserMember> {
         match &mut self.media {
             MemberMedia::Browser(leg) => Some(leg),
             MemberMedia::Bot(_) => None,
@@ -129,20 +136,21 @@ impl Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinRefused(pub String);
 
-/// The members of one conversation on this worker.
-pub struct Conversation {
+/// The audio of one conversation on this worker: its members', the room that mixes three or more,
+/// and the server mutes that also hold for members who join later.
+pub struct ConversationAudio {
     /// Its id.
     pub id: ConversationId,
-    members: Vec<Member>,
+    members: Vec<MemberAudio>,
     room: Option<Room>,
     server_muted: Vec<ParticipantId>,
     ticks: u64,
 }
 
-impl Conversation {
-    /// An empty conversation.
-    pub fn new(id: ConversationId) -> Conversation {
-        Conversation {
+impl ConversationAudio {
+    /// A conversation's audio with nobody in it yet.
+    pub fn new(id: ConversationId) -> ConversationAudio {
+        ConversationAudio {
             id,
             members: Vec::new(),
             room: None,
@@ -167,7 +175,7 @@ impl Conversation {
     }
 
     /// The member for `call`.
-    pub fn member_mut(&mut self, call: &CallId) -> Option<&mut Member> {
+    pub fn member_mut(&mut self, call: &CallId) -> Option<&mut MemberAudio> {
         self.members.iter_mut().find(|m| m.call == *call)
     }
 
@@ -195,7 +203,7 @@ impl Conversation {
         peer: PeerId,
         state: watch::Sender<WebRtcLegState>,
     ) -> Result<(), JoinRefused> {
-        let leg = BrowserLeg::new(peer, state);
+        let leg = BrowserMember::new(peer, state);
         self.join(call, participant, MemberMedia::Browser(Box::new(leg)))
     }
 
@@ -213,7 +221,7 @@ impl Conversation {
         }
         let muted = self.server_muted.contains(&participant);
         self.members
-            .push(Member::new(call, participant, media, muted));
+            .push(MemberAudio::new(call, participant, media, muted));
         if let Err(reason) = self.relink() {
             // Undo: the others go back to how they were joined before.
             self.members.pop();
@@ -226,7 +234,7 @@ impl Conversation {
     /// Removes a leg. A bot's session ends without reports (a recording of the others hearing
     /// it goes on; a bot left alone loses its link, ending its recording with callDropped). A
     /// browser's member is handed back for the worker to close its peer.
-    pub fn leave(&mut self, env: &mut WorkerEnv, call: &CallId) -> Option<Box<BrowserLeg>> {
+    pub fn leave(&mut self, env: &mut WorkerEnv, call: &CallId) -> Option<Box<BrowserMember>> {
         let index = self.members.iter().position(|m| m.call == *call)?;
         let member = self.members.remove(index);
         if let (Some(room), Some(leg)) = (self.room.as_mut(), member.room_leg) {
