@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::media::{BrowserLeg, BrowserMedia};
+use super::media::BrowserMedia;
 use super::protocol::{CallState, ServerMessage, ended_message, party_of, state_message};
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
@@ -21,6 +21,7 @@ use crate::calls::result_codes::ResultCode;
 use crate::calls::runtime::{CallService, UserRinger};
 use crate::calls::validate::Target;
 use crate::graph::{IdentitySet, ParticipantInfo};
+use crate::media_plane::WebRtcLeg;
 
 /// Messages waiting for one page; a page that falls this far behind is sent no more.
 pub const OUTBOX_CAPACITY: usize = 256;
@@ -337,7 +338,7 @@ impl Softphone {
             .inner
             .media
             .accept_offer(
-                BrowserLeg {
+                WebRtcLeg {
                     call: leg.clone(),
                     conversation,
                     participant,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::media::{BoxFuture, BrowserAnswer, BrowserLeg, BrowserMedia};
+use super::media::{BoxFuture, BrowserAnswer, BrowserMedia};
 use super::protocol::{CallState, ServerMessage};
 use super::sign_in::SignedInUser;
 use super::*;
@@ -18,6 +18,7 @@ use crate::calls::media::signalling_only::SignallingOnlyMedia;
 use crate::calls::notify::Outbound;
 use crate::calls::runtime::{CallService, NotificationSink};
 use crate::calls::validate;
+use crate::media_plane::{WebRtcLeg, WebRtcOfferError};
 
 const RING: Duration = Duration::from_secs(3);
 
@@ -52,14 +53,16 @@ struct StandInMedia {
 impl BrowserMedia for StandInMedia {
     fn accept_offer(
         &self,
-        _leg: BrowserLeg,
+        _leg: WebRtcLeg,
         offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
+    ) -> BoxFuture<'_, Result<BrowserAnswer, WebRtcOfferError>> {
         let (vanish, vanished) = oneshot::channel();
         self.vanish.lock().unwrap().push(vanish);
         Box::pin(async move {
             if offer_sdp != "offer" {
-                return Err(format!("not an offer: {offer_sdp}"));
+                return Err(WebRtcOfferError::Offer(format!(
+                    "not an offer: {offer_sdp}"
+                )));
             }
             Ok(BrowserAnswer {
                 sdp: "answer".into(),
