@@ -1,5 +1,7 @@
 //! The engine's `submit` path: a full worker queue and calls without media.
 
+use std::time::Instant;
+
 use super::*;
 use crate::calls::ids::{ConversationId, ParticipantId};
 use crate::calls::media::Hosting;
