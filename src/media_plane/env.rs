@@ -11,6 +11,7 @@ use switchboard_media::record::ClipBuffer;
 
 use super::clips::ClipPools;
 use super::recordings::RecordingStore;
+use super::start::WorkerStartError;
 use super::stats::WorkerStats;
 use crate::calls::ids::CallId;
 use crate::calls::media::{MediaEvent, MediaEventSink};
@@ -57,12 +58,15 @@ pub struct WorkerEnv {
 
 impl WorkerEnv {
     /// The environment of worker `index`.
-    pub fn new(index: usize, shared: Shared, clips: ClipPools) -> Result<WorkerEnv, String> {
-        let mut encoder =
-            new_encoder(PROMPT_ENCODER).map_err(|e| format!("silence encoder: {e}"))?;
+    pub fn new(
+        index: usize,
+        shared: Shared,
+        clips: ClipPools,
+    ) -> Result<WorkerEnv, WorkerStartError> {
+        let mut encoder = new_encoder(PROMPT_ENCODER).map_err(WorkerStartError::SilenceEncoder)?;
         let mut silence = [0u8; MAX_PAYLOAD];
         let silence_len = encode_frame(&mut encoder, &SILENT_FRAME, &mut silence)
-            .map_err(|e| format!("silence encoder: {e}"))?;
+            .map_err(WorkerStartError::SilenceEncoder)?;
         Ok(WorkerEnv {
             index,
             events: shared.events,

@@ -15,6 +15,7 @@ use switchboard_media::session::{Event, LegConfig, LegId, Output, RecordRejected
 use switchboard_media::{MediaSession, Prompt, SessionConfig};
 
 use super::command::{PromptFailure, Resolution};
+use super::conversation_audio::SessionSetupError;
 use super::env::WorkerEnv;
 use super::stats::WorkerStats;
 use crate::calls::ids::{CallId, OperationId};
@@ -100,7 +101,7 @@ pub struct HostedLeg {
 
 impl HostedLeg {
     /// A leg with a new session (no link yet).
-    pub fn new(hosting: Hosting) -> Result<HostedLeg, String> {
+    pub fn new(hosting: Hosting) -> Result<HostedLeg, SessionSetupError> {
         Ok(HostedLeg {
             session: new_session()?,
             link: None,
@@ -114,7 +115,7 @@ impl HostedLeg {
     }
 
     /// Gives the session its link if it has none: the bot can now hear and be heard.
-    pub fn ensure_link(&mut self) -> Result<LegId, String> {
+    pub fn ensure_link(&mut self) -> Result<LegId, SessionSetupError> {
         if let Some(link) = self.link {
             return Ok(link);
         }
@@ -126,7 +127,7 @@ impl HostedLeg {
         let link = self
             .session
             .add_leg(config)
-            .map_err(|e| format!("media session: {e}"))?;
+            .map_err(SessionSetupError::Bot)?;
         self.link = Some(link);
         Ok(link)
     }
@@ -475,7 +476,7 @@ impl QueuedOp {
     }
 }
 
-fn new_session() -> Result<MediaSession, String> {
+fn new_session() -> Result<MediaSession, SessionSetupError> {
     MediaSession::new(SessionConfig {
         max_legs: 1,
         // Periodic level reports are not used; speech changes and tones always are.
@@ -483,7 +484,7 @@ fn new_session() -> Result<MediaSession, String> {
         stats_report_ticks: 0,
         ..SessionConfig::default()
     })
-    .map_err(|e| format!("media session: {e}"))
+    .map_err(SessionSetupError::Bot)
 }
 
 fn ready(resolution: Resolution) -> Result<Vec<Arc<Prompt>>, PromptFailure> {

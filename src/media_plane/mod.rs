@@ -62,11 +62,11 @@ use command::{Resolution, WorkerCommand};
 use placement::Placement;
 use prompts::PromptLibrary;
 use recordings::RecordingStore;
-pub use settings::{MediaSettings, PromptSettings};
-pub use start::MediaStartError;
+pub use settings::{MediaSettings, MediaSettingsError, PromptSettings};
+pub use start::{MediaStartError, WorkerStartError};
 use stats::WorkerStats;
 pub use webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcLegState, WebRtcOfferError};
-pub use webrtc_settings::WebRtcSettings;
+pub use webrtc_settings::{WebRtcSettings, WebRtcSettingsError};
 
 /// The control plane's handle on one worker.
 struct WorkerHandle {

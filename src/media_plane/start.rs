@@ -2,42 +2,82 @@
 //! worker with its UDP socket and WebRTC edge, and the housekeeping task (metrics, the recording
 //! sweep).
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
+use switchboard_media::codec::opus::CodecError;
 use switchboard_media::record::ClipBuffer;
 
 use super::clips::ClipPools;
 use super::env::{self, WorkerEnv};
 use super::placement::Placement;
-use super::prompts::PromptLibrary;
+use super::prompts::{PromptLibrary, PromptLibraryError};
 use super::recordings::RecordingStore;
-use super::settings::MediaSettings;
+use super::settings::{MediaSettings, MediaSettingsError};
 use super::stats::{self, WorkerStats};
+use super::webrtc_settings::WebRtcSettingsError;
 use super::worker;
 use super::{DEPARTED_CAPACITY, MediaEngine, WorkerHandle};
 use crate::calls::media::MediaEventSink;
-use crate::webrtc::{EdgeSocket, WebRtcEdge};
+use crate::webrtc::{EdgeError, EdgeSocket, WebRtcEdge};
 
 /// Why the media plane could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MediaStartError {
     /// A setting is out of range.
     #[error("{0}")]
-    Settings(String),
+    Settings(#[from] MediaSettingsError),
     /// The prompt library (codec or HTTP client) failed to build.
     #[error("prompts: {0}")]
-    Prompts(String),
+    Prompts(#[from] PromptLibraryError),
     /// A worker failed to start.
     #[error("media worker {index}: {reason}")]
     Worker {
         /// Which worker.
         index: usize,
         /// Why.
-        reason: String,
+        #[source]
+        reason: WorkerStartError,
     },
+}
+
+/// Why one media worker could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerStartError {
+    /// Its `[media.webrtc]` settings cannot make its edge.
+    #[error(transparent)]
+    Settings(#[from] WebRtcSettingsError),
+    /// Its UDP socket cannot be bound.
+    #[error(
+        "cannot bind the WebRTC UDP socket {bind} ({source}); set media.webrtc.bind and \
+         media.webrtc.port (0 = any free port)"
+    )]
+    Bind {
+        /// The address from `media.webrtc.bind` and the worker's port.
+        bind: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The bound socket's own address cannot be read.
+    #[error("{0}")]
+    LocalAddress(#[source] std::io::Error),
+    /// No address to advertise to browsers.
+    #[error("media.webrtc: {0}")]
+    Candidates(#[source] EdgeError),
+    /// The edge refused its settings or candidates.
+    #[error("{0}")]
+    Edge(#[source] EdgeError),
+    /// The Opus encoder of the silence muted members send failed.
+    #[error("silence encoder: {0}")]
+    SilenceEncoder(#[source] CodecError),
+    /// The thread cannot be spawned.
+    #[error("{0}")]
+    Thread(#[source] std::io::Error),
 }
 
 impl MediaEngine {
@@ -50,10 +90,9 @@ impl MediaEngine {
         public_url: &str,
         events: MediaEventSink,
     ) -> Result<Arc<MediaEngine>, MediaStartError> {
-        settings.validate().map_err(MediaStartError::Settings)?;
+        settings.validate()?;
         let count = settings.worker_count();
-        let prompts =
-            Arc::new(PromptLibrary::new(&settings.prompts).map_err(MediaStartError::Prompts)?);
+        let prompts = Arc::new(PromptLibrary::new(&settings.prompts)?);
         let clips_per_worker = settings.short_clips_per_worker + settings.long_clips_per_worker;
         let returns: Vec<Arc<ArrayQueue<ClipBuffer>>> = (0..count)
             .map(|_| Arc::new(ArrayQueue::new(clips_per_worker.max(1))))
@@ -66,11 +105,11 @@ impl MediaEngine {
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(count);
         for (index, returned) in returns.into_iter().enumerate() {
-            let worker_error = |reason: String| MediaStartError::Worker { index, reason };
+            let worker_error = |reason: WorkerStartError| MediaStartError::Worker { index, reason };
             let (socket, edge) = Self::bind_edge(settings, index, count).map_err(worker_error)?;
             let udp = socket
                 .local_addr()
-                .map_err(|e| worker_error(e.to_string()))?;
+                .map_err(|e| worker_error(WorkerStartError::LocalAddress(e)))?;
             let waker = socket.waker();
             let departed = Arc::new(ArrayQueue::new(DEPARTED_CAPACITY));
             let stats = Arc::new(WorkerStats::default());
@@ -98,7 +137,7 @@ impl MediaEngine {
             let join = std::thread::Builder::new()
                 .name(format!("media-{index}"))
                 .spawn(move || worker.run(socket, stop))
-                .map_err(|e| worker_error(e.to_string()))?;
+                .map_err(|e| worker_error(WorkerStartError::Thread(e)))?;
             workers.push(WorkerHandle {
                 queue,
                 stats,
@@ -134,20 +173,19 @@ impl MediaEngine {
         settings: &MediaSettings,
         index: usize,
         workers: usize,
-    ) -> Result<(EdgeSocket, WebRtcEdge), String> {
+    ) -> Result<(EdgeSocket, WebRtcEdge), WorkerStartError> {
         let config = settings.webrtc.edge_config(index, workers)?;
-        let socket = EdgeSocket::bind(config.bind).map_err(|e| {
-            format!(
-                "cannot bind the WebRTC UDP socket {} ({e}); set media.webrtc.bind and \
-                 media.webrtc.port (0 = any free port)",
-                config.bind
-            )
+        let socket = EdgeSocket::bind(config.bind).map_err(|source| WorkerStartError::Bind {
+            bind: config.bind,
+            source,
         })?;
-        let bound = socket.local_addr().map_err(|e| e.to_string())?;
+        let bound = socket
+            .local_addr()
+            .map_err(WorkerStartError::LocalAddress)?;
         let candidates = config
             .host_candidates(bound)
-            .map_err(|e| format!("media.webrtc: {e}"))?;
-        let edge = WebRtcEdge::new(config, candidates).map_err(|e| e.to_string())?;
+            .map_err(WorkerStartError::Candidates)?;
+        let edge = WebRtcEdge::new(config, candidates).map_err(WorkerStartError::Edge)?;
         Ok((socket, edge))
     }
 

@@ -270,8 +270,8 @@ impl Worker {
                 let refusal = match error {
                     EdgeError::InvalidSdp { .. }
                     | EdgeError::Negotiation { .. }
-                    | EdgeError::NoUsableAudio { .. } => WebRtcOfferError::Offer(error.to_string()),
-                    other => WebRtcOfferError::Refused(other.to_string()),
+                    | EdgeError::NoUsableAudio { .. } => WebRtcOfferError::Offer(error),
+                    other => WebRtcOfferError::EdgeRefused(other),
                 };
                 let _ = reply.send(Err(refusal));
                 return;
@@ -287,7 +287,7 @@ impl Worker {
                 self.conversations.remove(&conversation);
             }
             let _ = self.edge.close_peer(now, peer);
-            let _ = reply.send(Err(WebRtcOfferError::Refused(refused.0)));
+            let _ = reply.send(Err(WebRtcOfferError::JoinRefused(refused)));
             return;
         }
         self.calls.insert(call.clone(), conversation.clone());
@@ -343,7 +343,7 @@ impl Worker {
                         }
                         self.env.emit(MediaEvent::LegFailed {
                             call,
-                            detail: refused.0,
+                            detail: refused.to_string(),
                         });
                     }
                 }

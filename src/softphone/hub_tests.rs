@@ -19,6 +19,7 @@ use crate::calls::notify::Outbound;
 use crate::calls::runtime::{CallService, NotificationSink};
 use crate::calls::validate;
 use crate::media_plane::{WebRtcLeg, WebRtcOfferError};
+use crate::webrtc::EdgeError;
 
 const RING: Duration = Duration::from_secs(3);
 
@@ -60,9 +61,10 @@ impl BrowserMedia for StandInMedia {
         self.vanish.lock().unwrap().push(vanish);
         Box::pin(async move {
             if offer_sdp != "offer" {
-                return Err(WebRtcOfferError::Offer(format!(
-                    "not an offer: {offer_sdp}"
-                )));
+                return Err(WebRtcOfferError::Offer(EdgeError::InvalidSdp {
+                    kind: "offer",
+                    reason: format!("not an offer: {offer_sdp}"),
+                }));
             }
             Ok(BrowserAnswer {
                 sdp: "answer".into(),

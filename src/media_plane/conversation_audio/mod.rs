@@ -33,7 +33,7 @@
 mod exchange;
 mod room;
 
-use switchboard_media::session::LegId;
+use switchboard_media::session::{LegId, SessionError};
 use tokio::sync::watch;
 
 use super::browser::BrowserMember;
@@ -132,9 +132,43 @@ impl MemberAudio {
     }
 }
 
-/// Why a leg could not join.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinRefused(pub String);
+/// Why a leg could not join its conversation's audio.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinRefused {
+    /// The conversation has as many members as one worker mixes.
+    #[error(
+        "the conversation already has {max} participants with media, the most one media worker \
+         mixes"
+    )]
+    Full {
+        /// The most members a conversation has ([`MAX_MEMBERS`]).
+        max: usize,
+    },
+    /// The newcomer's session, or the room the conversation now needs, could not be set up.
+    #[error(transparent)]
+    Session(#[from] SessionSetupError),
+}
+
+/// Why a media session for a member could not be set up: a bot's own, or the room's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionSetupError {
+    /// A bot's session, or the leg it hears on (its link), could not be made.
+    #[error("media session: {0}")]
+    Bot(#[source] SessionError),
+    /// The room's conference session could not be made.
+    #[error("conference session of {legs} legs: {source}")]
+    Room {
+        /// The legs it was to have.
+        legs: usize,
+        /// What the media crate said.
+        source: SessionError,
+    },
+    /// A member's leg in the room could not be added.
+    #[error("conference session: {0}")]
+    RoomLeg(#[source] SessionError),
+}
 
 /// The audio of one conversation on this worker: its members', the room that mixes three or more,
 /// and the server mutes that also hold for members who join later.
@@ -191,7 +225,7 @@ impl ConversationAudio {
         participant: ParticipantId,
         hosting: Hosting,
     ) -> Result<(), JoinRefused> {
-        let leg = HostedLeg::new(hosting).map_err(JoinRefused)?;
+        let leg = HostedLeg::new(hosting)?;
         self.join(call, participant, MemberMedia::Bot(Box::new(leg)))
     }
 
@@ -214,10 +248,7 @@ impl ConversationAudio {
         media: MemberMedia,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= MAX_MEMBERS {
-            return Err(JoinRefused(format!(
-                "the conversation already has {MAX_MEMBERS} participants with media, the most \
-                 one media worker mixes"
-            )));
+            return Err(JoinRefused::Full { max: MAX_MEMBERS });
         }
         let muted = self.server_muted.contains(&participant);
         self.members
@@ -226,7 +257,7 @@ impl ConversationAudio {
             // Undo: the others go back to how they were joined before.
             self.members.pop();
             let _ = self.relink();
-            return Err(JoinRefused(reason));
+            return Err(reason.into());
         }
         Ok(())
     }
@@ -284,7 +315,7 @@ impl ConversationAudio {
     }
 
     /// Joins the members the way their number asks for (see the module documentation).
-    fn relink(&mut self) -> Result<(), String> {
+    fn relink(&mut self) -> Result<(), SessionSetupError> {
         for member in self.members.iter_mut() {
             if let Some(browser) = member.browser_mut() {
                 browser.source_changed();
