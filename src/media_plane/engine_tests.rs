@@ -1,10 +1,11 @@
 //! The engine's `submit` path: a full worker queue and calls without media.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::*;
-use crate::calls::ids::{ConversationId, ParticipantId};
-use crate::calls::media::Hosting;
+use crate::calls::ids::{ConversationId, OperationId, ParticipantId};
+use crate::calls::media::{Hosting, MediaCommand, MediaEvent, MediaPlane, MediaPlaneBusy};
+use crate::calls::result_codes::ResultCode;
 
 #[test]
 fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
