@@ -136,15 +136,15 @@ impl AppState {
         );
         // The event channel comes first: the media plane reports into it from its first leg on,
         // and the call service reads it.
-        let (media_events, media_event_queue) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
-        let media = MediaEngine::start(&config.media, &public_url, media_events)?;
+        let (media_sink, media_events) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
+        let media = MediaEngine::start(&config.media, &public_url, media_sink)?;
         let shutdown = Shutdown::new();
         let timers = config.calls.timers();
         let softphone = Softphone::new(timers.user_ring_window, media.clone());
         let calls = super::calls::start_call_service(
             timers,
             media.clone(),
-            media_event_queue,
+            media_events,
             &notifier,
             Arc::new(softphone.clone()),
             &shutdown,
