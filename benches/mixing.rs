@@ -11,7 +11,7 @@
 //! `bare_decode_and_live_encode` is the floor of a participant who needs a mix of their own: one
 //! decode and one encode with the session's live encoder.
 //!
-//! The session is configured as a conversation's room is (`media_plane::conversation::room`):
+//! The session is configured as a conversation's room is (`media_plane::conversation_audio::room`):
 //! voice-activated mix, no periodic reports. After criterion's run, the same paths are measured
 //! again in alternating blocks with the bare decode (the machine is shared) and a table of cost
 //! per participant-frame is printed.

@@ -434,7 +434,9 @@ impl Config {
                 self.notify.initial_backoff_ms, self.notify.max_backoff_ms
             ));
         }
-        self.media.validate().map_err(ConfigError::Invalid)?;
+        self.media
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.calls.validate().map_err(ConfigError::Invalid)?;
         for app in &self.apps {
             if !self.tenants.iter().any(|t| t.id == app.tenant) {

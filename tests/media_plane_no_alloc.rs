@@ -6,12 +6,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use switchboard::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
-use switchboard::calls::media::{Hosting, MediaEvent, MediaEventSink};
+use switchboard::calls::media::{Hosting, MediaCommand, MediaEvent, MediaEventSink};
 use switchboard::calls::validate::RecordResponse;
 use switchboard::media_plane::clips::ClipPools;
 use switchboard::media_plane::command::{Resolution, WorkerCommand};
@@ -79,8 +79,6 @@ struct Rig {
 impl Rig {
     fn new() -> Rig {
         let (sink, events) = MediaEventSink::channel(256);
-        let lock = Arc::new(OnceLock::new());
-        lock.set(sink).unwrap();
         let returned = Arc::new(ArrayQueue::new(4));
         let recordings = Arc::new(RecordingStore::new(
             "http://test",
@@ -97,7 +95,7 @@ impl Rig {
         let env = WorkerEnv::new(
             0,
             Shared {
-                events: lock,
+                events: sink,
                 stats: Arc::new(WorkerStats::default()),
                 returned_clips: returned,
                 recordings,
@@ -130,12 +128,13 @@ impl Rig {
     fn open(&self, members: &[(&str, &str)]) {
         for (call, participant) in members {
             self.queue
-                .push(WorkerCommand::Open {
+                .push(WorkerCommand::media(MediaCommand::OpenLeg {
                     call: CallId::from(*call),
                     conversation: ConversationId::from("conversation"),
                     participant: ParticipantId::from(*participant),
                     hosting: Hosting::Service,
-                })
+                    prefetch: vec![],
+                }))
                 .unwrap();
         }
     }
@@ -183,8 +182,8 @@ impl Rig {
     }
 }
 
-fn record_for(secs: u64) -> Box<RecordResponse> {
-    Box::new(RecordResponse {
+fn record_for(secs: u64) -> RecordResponse {
+    RecordResponse {
         prompt: None,
         barge_in_allowed: false,
         initial_silence_timeout: Duration::from_secs(10),
@@ -193,7 +192,36 @@ fn record_for(secs: u64) -> Box<RecordResponse> {
         play_beep: true,
         stop_tones: vec![],
         client_context: None,
-    })
+    }
+}
+
+/// A playPrompt as the engine queues it: the worker plays `audio` (the sources were the engine's
+/// to resolve).
+fn play(call: CallId, operation: OperationId, audio: Resolution) -> WorkerCommand {
+    let command = MediaCommand::PlayPrompts {
+        call,
+        operation,
+        prompts: vec![],
+    };
+    WorkerCommand::Media { command, audio }
+}
+
+/// A recordResponse as the engine queues it, with its prompt's audio.
+fn record_op(
+    call: CallId,
+    operation: OperationId,
+    settings: RecordResponse,
+    prompt: Resolution,
+) -> WorkerCommand {
+    let command = MediaCommand::Record {
+        call,
+        operation,
+        settings,
+    };
+    WorkerCommand::Media {
+        command,
+        audio: prompt,
+    }
 }
 
 #[test]
@@ -201,19 +229,19 @@ fn ticking_two_bots_playing_and_recording_allocates_nothing() {
     let mut rig = Rig::new();
     rig.open(&[("a", "pa"), ("b", "pb")]);
     rig.queue
-        .push(WorkerCommand::Record {
-            call: CallId::from("b"),
-            operation: OperationId::from("record"),
-            settings: record_for(20),
-            prompt: Resolution::Ready(vec![]),
-        })
+        .push(record_op(
+            CallId::from("b"),
+            OperationId::from("record"),
+            record_for(20),
+            Resolution::Ready(vec![]),
+        ))
         .unwrap();
     rig.queue
-        .push(WorkerCommand::Play {
-            call: CallId::from("a"),
-            operation: OperationId::from("play"),
-            prompts: Resolution::Ready(vec![rig.speech.clone()]),
-        })
+        .push(play(
+            CallId::from("a"),
+            OperationId::from("play"),
+            Resolution::Ready(vec![rig.speech.clone()]),
+        ))
         .unwrap();
     // Commands, leg set-up and the first reports happen here, outside the measurement.
     for _ in 0..10 {
@@ -253,24 +281,24 @@ fn ticking_a_conference_of_three_bots_allocates_nothing() {
     // Three members: the conversation's audio goes through the room (the conference mix).
     rig.open(&[("a", "pa"), ("b", "pb"), ("c", "pc")]);
     rig.queue
-        .push(WorkerCommand::Play {
-            call: CallId::from("a"),
-            operation: OperationId::from("play"),
-            prompts: Resolution::Ready(vec![rig.speech.clone()]),
-        })
+        .push(play(
+            CallId::from("a"),
+            OperationId::from("play"),
+            Resolution::Ready(vec![rig.speech.clone()]),
+        ))
         .unwrap();
     rig.queue
-        .push(WorkerCommand::Record {
-            call: CallId::from("b"),
-            operation: OperationId::from("record"),
-            settings: record_for(20),
-            prompt: Resolution::Ready(vec![]),
-        })
+        .push(record_op(
+            CallId::from("b"),
+            OperationId::from("record"),
+            record_for(20),
+            Resolution::Ready(vec![]),
+        ))
         .unwrap();
     rig.queue
-        .push(WorkerCommand::SubscribeTones {
+        .push(WorkerCommand::media(MediaCommand::SubscribeTones {
             call: CallId::from("c"),
-        })
+        }))
         .unwrap();
     for _ in 0..10 {
         rig.step();

@@ -243,89 +243,13 @@ impl MediaEventSink {
     }
 }
 
-/// The media plane used until a real one is plugged in: legs connect at once with no audio, and
-/// every media operation fails with a message saying no media engine runs. Tone subscriptions
-/// succeed and simply never report a key.
-#[derive(Debug, Clone)]
-pub struct SignallingOnlyMedia {
-    events: MediaEventSink,
-}
-
-impl SignallingOnlyMedia {
-    /// A signalling-only media plane reporting to `events`.
-    pub fn new(events: MediaEventSink) -> SignallingOnlyMedia {
-        SignallingOnlyMedia { events }
-    }
-}
-
-impl MediaPlane for SignallingOnlyMedia {
-    fn submit(&self, command: MediaCommand) -> Result<(), MediaPlaneBusy> {
-        let event = match command {
-            MediaCommand::OpenLeg { call, .. } => MediaEvent::LegReady { call },
-            MediaCommand::PlayPrompts {
-                call, operation, ..
-            }
-            | MediaCommand::Record {
-                call, operation, ..
-            }
-            | MediaCommand::SendDtmf {
-                call, operation, ..
-            } => MediaEvent::OperationFinished {
-                call,
-                operation,
-                outcome: OperationOutcome {
-                    result: ResultCode::OperationMediaFailure,
-                    detail: Some(
-                        "this server runs without a media engine (signalling only)".into(),
-                    ),
-                    recording: None,
-                },
-            },
-            _ => return Ok(()),
-        };
-        self.events.push(event).map_err(|_| MediaPlaneBusy)
-    }
-}
+#[cfg(test)]
+#[path = "media_signalling_only.rs"]
+pub(crate) mod signalling_only;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signalling_only_media_connects_legs_and_fails_operations_clearly() {
-        let (sink, mut events) = MediaEventSink::channel(4);
-        let media = SignallingOnlyMedia::new(sink);
-        let call = CallId::from("c1");
-        media
-            .submit(MediaCommand::OpenLeg {
-                call: call.clone(),
-                conversation: ConversationId::from("v"),
-                participant: ParticipantId::from("p"),
-                hosting: Hosting::Service,
-                prefetch: vec![],
-            })
-            .unwrap();
-        assert_eq!(
-            events.try_recv().unwrap(),
-            MediaEvent::LegReady { call: call.clone() }
-        );
-        media
-            .submit(MediaCommand::SubscribeTones { call: call.clone() })
-            .unwrap();
-        assert!(events.try_recv().is_err(), "a subscription has no reply");
-        media
-            .submit(MediaCommand::PlayPrompts {
-                call: call.clone(),
-                operation: OperationId::from("o"),
-                prompts: vec![],
-            })
-            .unwrap();
-        let MediaEvent::OperationFinished { outcome, .. } = events.try_recv().unwrap() else {
-            panic!("expected an operation result")
-        };
-        assert_eq!(outcome.result, ResultCode::OperationMediaFailure);
-        assert!(outcome.detail.unwrap().contains("without a media engine"));
-    }
 
     #[test]
     fn a_full_event_queue_is_reported_not_waited_on() {

@@ -12,23 +12,21 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use tokio::sync::mpsc::Receiver;
 
 use super::call::CallTimers;
 use super::endpoints::RingUser;
 use super::ids::CallId;
-use super::media::{
-    MediaCommand, MediaEvent, MediaEventSink, MediaPlane, OperationOutcome, SignallingOnlyMedia,
-};
+use super::media::{MediaCommand, MediaEvent, MediaPlane, OperationOutcome};
 use super::notify::Outbound;
 use super::registry::UserNotice;
 use super::registry::{CallRegistry, Effects};
 use super::result_codes::ResultCode;
 use crate::notify::Notifier;
 
-/// Builds the media plane from the sink it reports events to.
-pub type MediaPlaneFactory = Box<dyn FnOnce(MediaEventSink) -> Arc<dyn MediaPlane> + Send>;
-
-/// Most media events waiting for the control plane.
+/// Most media events waiting for the control plane: the capacity of the channel made with
+/// [`MediaEventSink::channel`](super::media::MediaEventSink::channel) before the media plane
+/// starts.
 pub const MEDIA_EVENT_QUEUE: usize = 4096;
 
 /// Where notifications go: the server's [`Notifier`]; tests record them. Must not block.
@@ -89,19 +87,15 @@ struct Guarded {
 }
 
 impl CallService {
-    /// Starts the service on the current tokio runtime. `media` builds the media plane from the
-    /// sink it reports events to; `None` runs calls signalling-only ([`SignallingOnlyMedia`]).
+    /// Starts the service on the current tokio runtime. Media commands go to `media`, already
+    /// running; `events` is the receiving end of the channel whose sink `media` reports to.
     pub fn start(
         timers: CallTimers,
-        media: Option<MediaPlaneFactory>,
+        media: Arc<dyn MediaPlane>,
+        mut events: Receiver<MediaEvent>,
         sink: Arc<dyn NotificationSink>,
         ringer: Arc<dyn UserRinger>,
     ) -> CallService {
-        let (events, mut receiver) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
-        let media = match media {
-            Some(build) => build(events),
-            None => Arc::new(SignallingOnlyMedia::new(events)),
-        };
         let service = CallService {
             inner: Arc::new(Inner {
                 state: Mutex::new(Guarded {
@@ -116,7 +110,7 @@ impl CallService {
         };
         let weak = Arc::downgrade(&service.inner);
         tokio::spawn(async move {
-            while let Some(event) = receiver.recv().await {
+            while let Some(event) = events.recv().await {
                 let Some(inner) = weak.upgrade() else { break };
                 CallService { inner }.with(|registry, _, fx| registry.on_media_event(event, fx));
             }

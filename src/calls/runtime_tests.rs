@@ -8,7 +8,8 @@ use serde_json::json;
 use super::*;
 use crate::calls::call::AppRef;
 use crate::calls::endpoints::Reach;
-use crate::calls::media::MediaPlaneBusy;
+use crate::calls::media::signalling_only::SignallingOnlyMedia;
+use crate::calls::media::{MediaEventSink, MediaPlaneBusy};
 use crate::calls::validate;
 
 #[derive(Default)]
@@ -47,7 +48,8 @@ fn app(id: &str) -> AppRef {
 }
 
 fn start(recorder: &Arc<Recorder>, timers: CallTimers) -> CallService {
-    CallService::start(timers, None, recorder.clone(), Arc::new(NoRinger))
+    let (media, events) = SignallingOnlyMedia::plane();
+    CallService::start(timers, media, events, recorder.clone(), Arc::new(NoRinger))
 }
 
 fn call_b(service: &CallService) -> (CallId, CallId) {
@@ -159,10 +161,12 @@ impl MediaPlane for Refusing {
 async fn a_full_media_queue_fails_the_leg_with_a_clear_reason() {
     let recorder = Arc::new(Recorder::default());
     let refusing = Arc::new(Refusing(AtomicUsize::new(0)));
-    let plane = refusing.clone();
+    // Nothing is ever reported: the plane refuses every command.
+    let (_, events) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
     let service = CallService::start(
         CallTimers::default(),
-        Some(Box::new(move |_events| plane as Arc<dyn MediaPlane>)),
+        refusing.clone(),
+        events,
         recorder.clone(),
         Arc::new(NoRinger),
     );

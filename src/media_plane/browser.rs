@@ -1,6 +1,6 @@
-//! A person's leg in a conversation: a peer of the worker's WebRTC edge. It has no session of
-//! its own: what the browser sends goes into whoever hears it (a bot's session, the room, or
-//! straight on to the other browser), and what it hears leaves through the edge.
+//! A person's member in a conversation's audio: a peer of the worker's WebRTC edge. It has no
+//! session of its own: what the browser sends goes into whoever hears it (a bot's session, the
+//! room, or straight on to the other browser), and what it hears leaves through the edge.
 
 use std::sync::Arc;
 
@@ -21,9 +21,10 @@ pub trait PeerSender {
     fn forward(&mut self, peer: PeerId, timestamp: u32, marker: bool, payload: &Arc<[u8]>);
 }
 
-/// A browser member of a conversation.
+/// A person's member in a conversation's audio: its edge peer, whether it connected, the state
+/// the signaling layer watches, and the RTP timeline of what is sent to it.
 #[derive(Debug)]
-pub struct BrowserLeg {
+pub struct BrowserMember {
     /// Its peer on the worker's edge.
     pub peer: PeerId,
     /// Whether ICE and DTLS completed (nothing is sent before).
@@ -38,10 +39,10 @@ pub struct BrowserLeg {
     forward_offset: Option<u32>,
 }
 
-impl BrowserLeg {
+impl BrowserMember {
     /// A browser whose offer was just answered; `state` tells the signaling layer how it goes.
-    pub fn new(peer: PeerId, state: watch::Sender<WebRtcLegState>) -> BrowserLeg {
-        BrowserLeg {
+    pub fn new(peer: PeerId, state: watch::Sender<WebRtcLegState>) -> BrowserMember {
+        BrowserMember {
             peer,
             connected: false,
             state,
@@ -105,7 +106,7 @@ mod tests {
     #[test]
     fn made_and_forwarded_packets_continue_one_timeline() {
         let (state, _watch) = watch::channel(WebRtcLegState::Connecting);
-        let mut leg = BrowserLeg::new(
+        let mut leg = BrowserMember::new(
             PeerId {
                 slot: 0,
                 generation: 1,

@@ -1,5 +1,7 @@
-//! What travels on a worker's queue: the control plane's commands with their prompts resolved
-//! (or marked as still being fetched), and the results of prompt fetches.
+//! What travels on a worker's queue: the control plane's own [`MediaCommand`]s, each with the
+//! audio the engine resolved for it while routing it (or marked as still being fetched), and two
+//! commands of the media plane's own: a browser's offer (from the signaling layer) and the result
+//! of a prompt fetch.
 
 use std::sync::Arc;
 
@@ -8,10 +10,9 @@ use tokio::sync::oneshot;
 
 use super::webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcOfferError};
 
-use crate::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
-use crate::calls::media::Hosting;
+use crate::calls::ids::{CallId, OperationId};
+use crate::calls::media::MediaCommand;
 use crate::calls::result_codes::ResultCode;
-use crate::calls::validate::RecordResponse;
 
 /// Why an operation's audio could not be made ready: the outcome code and the words for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +34,23 @@ pub enum Resolution {
     Failed(PromptFailure),
 }
 
+impl Resolution {
+    /// No audio: what commands that play nothing carry, and a record without a prompt.
+    pub const NONE: Resolution = Resolution::Ready(Vec::new());
+}
+
 /// One entry of a worker's command queue.
 #[derive(Debug)]
 pub enum WorkerCommand {
-    /// Join a leg to its conversation's audio.
-    Open {
-        /// The leg.
-        call: CallId,
-        /// Its conversation.
-        conversation: ConversationId,
-        /// Its participant id (named in tone events of other legs).
-        participant: ParticipantId,
-        /// Who runs its media.
-        hosting: Hosting,
+    /// A control-plane command, as submitted, with the audio the engine resolved for it while
+    /// routing it.
+    Media {
+        /// The command.
+        command: MediaCommand,
+        /// What it plays: the prompts of `PlayPrompts`, the prompt of `Record` (none when it has
+        /// none; the worker adds the beep), the keys of `SendDtmf` as one prompt;
+        /// [`Resolution::NONE`] for the commands that play nothing.
+        audio: Resolution,
     },
     /// Answer a browser's SDP offer and join its leg to the conversation.
     AcceptOffer {
@@ -56,73 +61,23 @@ pub enum WorkerCommand {
         /// Where the answer (or the refusal) goes.
         reply: oneshot::Sender<Result<WebRtcAnswer, WebRtcOfferError>>,
     },
-    /// Tear a leg down (a bot's or a browser's); its operations are dropped without replies.
-    Close {
-        /// The leg.
-        call: CallId,
-    },
-    /// Queue a playPrompt.
-    Play {
-        /// The leg.
-        call: CallId,
-        /// The operation.
-        operation: OperationId,
-        /// The prompts.
-        prompts: Resolution,
-    },
-    /// Queue (or, with barge-in, start) a recordResponse.
-    Record {
-        /// The leg.
-        call: CallId,
-        /// The operation.
-        operation: OperationId,
-        /// The request.
-        settings: Box<RecordResponse>,
-        /// Its prompt (empty when it has none).
-        prompt: Resolution,
-    },
-    /// Queue a sendDtmfTones: the keys as one synthesised prompt.
-    SendDtmf {
-        /// The leg.
-        call: CallId,
-        /// The operation.
-        operation: OperationId,
-        /// The tones.
-        tones: Resolution,
-    },
-    /// Report key presses heard on the leg from now on.
-    SubscribeTones {
-        /// The leg.
-        call: CallId,
-    },
-    /// Cancel the leg's running and queued media operations.
-    Cancel {
-        /// The leg.
-        call: CallId,
-    },
-    /// The bot's own audio becomes silence (or not).
-    SelfMute {
-        /// The leg.
-        call: CallId,
-        /// Muted or not.
-        muted: bool,
-    },
-    /// A participant's audio is replaced by silence for everyone in the conversation (or not).
-    ServerMute {
-        /// The conversation.
-        conversation: ConversationId,
-        /// The participant.
-        participant: ParticipantId,
-        /// Muted or not.
-        muted: bool,
-    },
-    /// A `Pending` resolution finished.
+    /// The audio of an operation queued as `Pending` is ready, or unusable.
     Resolved {
-        /// The leg.
+        /// The leg the operation runs on.
         call: CallId,
-        /// The operation.
+        /// The operation waiting for its audio.
         operation: OperationId,
         /// The prompts, or why they are unusable.
         prompts: Result<Vec<Arc<Prompt>>, PromptFailure>,
     },
+}
+
+impl WorkerCommand {
+    /// `command` carrying no audio: for the commands that play nothing.
+    pub fn media(command: MediaCommand) -> WorkerCommand {
+        WorkerCommand::Media {
+            command,
+            audio: Resolution::NONE,
+        }
+    }
 }

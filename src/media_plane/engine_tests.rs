@@ -1,8 +1,11 @@
 //! The engine's `submit` path: a full worker queue and calls without media.
 
+use std::time::{Duration, Instant};
+
 use super::*;
-use crate::calls::ids::{ConversationId, ParticipantId};
-use crate::calls::media::Hosting;
+use crate::calls::ids::{ConversationId, OperationId, ParticipantId};
+use crate::calls::media::{Hosting, MediaCommand, MediaEvent, MediaPlane, MediaPlaneBusy};
+use crate::calls::result_codes::ResultCode;
 
 #[test]
 fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
@@ -18,9 +21,9 @@ fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
         },
         ..MediaSettings::default()
     };
-    let engine = MediaEngine::start(&settings, "http://test").unwrap();
     let (sink, mut events) = MediaEventSink::channel(64);
-    let plane = (engine.plane_factory())(sink);
+    let engine = MediaEngine::start(&settings, "http://test", sink).unwrap();
+    let plane: Arc<dyn MediaPlane> = engine.clone();
     let call = CallId::from("c");
     plane
         .submit(MediaCommand::OpenLeg {

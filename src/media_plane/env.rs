@@ -1,7 +1,7 @@
 //! What the legs of one worker share: the way up to the control plane, the clip pools, the
 //! recording store, the beep and a silent packet, the counters.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 use switchboard_media::Prompt;
@@ -11,14 +11,15 @@ use switchboard_media::record::ClipBuffer;
 
 use super::clips::ClipPools;
 use super::recordings::RecordingStore;
+use super::start::WorkerStartError;
 use super::stats::WorkerStats;
 use crate::calls::ids::CallId;
 use crate::calls::media::{MediaEvent, MediaEventSink};
 
 /// What the engine hands each worker.
 pub struct Shared {
-    /// Where events go; set once the control plane starts.
-    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Where events go: the control plane's event channel.
+    pub events: MediaEventSink,
     /// Counters.
     pub stats: Arc<WorkerStats>,
     /// Buffers coming back from the recording store.
@@ -35,8 +36,8 @@ pub struct Shared {
 pub struct WorkerEnv {
     /// The worker's index (names its clips' return queue and its metrics).
     pub index: usize,
-    /// Where events go; set once the control plane starts.
-    pub events: Arc<OnceLock<MediaEventSink>>,
+    /// Where events go: the control plane's event channel.
+    pub events: MediaEventSink,
     /// Counters.
     pub stats: Arc<WorkerStats>,
     /// Recording buffers.
@@ -57,12 +58,15 @@ pub struct WorkerEnv {
 
 impl WorkerEnv {
     /// The environment of worker `index`.
-    pub fn new(index: usize, shared: Shared, clips: ClipPools) -> Result<WorkerEnv, String> {
-        let mut encoder =
-            new_encoder(PROMPT_ENCODER).map_err(|e| format!("silence encoder: {e}"))?;
+    pub fn new(
+        index: usize,
+        shared: Shared,
+        clips: ClipPools,
+    ) -> Result<WorkerEnv, WorkerStartError> {
+        let mut encoder = new_encoder(PROMPT_ENCODER).map_err(WorkerStartError::SilenceEncoder)?;
         let mut silence = [0u8; MAX_PAYLOAD];
         let silence_len = encode_frame(&mut encoder, &SILENT_FRAME, &mut silence)
-            .map_err(|e| format!("silence encoder: {e}"))?;
+            .map_err(WorkerStartError::SilenceEncoder)?;
         Ok(WorkerEnv {
             index,
             events: shared.events,
@@ -91,11 +95,7 @@ impl WorkerEnv {
 
     /// Sends an event up without waiting; a full queue is counted.
     pub fn emit(&self, event: MediaEvent) {
-        let sent = self
-            .events
-            .get()
-            .is_some_and(|sink| sink.push(event).is_ok());
-        if !sent {
+        if self.events.push(event).is_err() {
             WorkerStats::add(&self.stats.event_queue_full, 1);
         }
     }

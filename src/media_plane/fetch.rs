@@ -14,18 +14,109 @@ use reqwest::redirect;
 
 use super::settings::PromptSettings;
 
-/// A fetch that was refused or failed; the message names the URL, the value and the limit.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FetchError(pub String);
+/// A fetch that was refused or failed: the URL and why, naming the value and the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("fetching '{uri}': {reason}")]
+pub struct FetchError {
+    /// The prompt's URL as given.
+    pub uri: String,
+    /// What went wrong.
+    #[source]
+    pub reason: FetchFailure,
+}
+
+/// Why a prompt could not be fetched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchFailure {
+    /// The URL does not parse.
+    #[error("not a URL ({0})")]
+    NotAUrl(#[source] Box<dyn StdError + Send + Sync>),
+    /// The URL's scheme is neither http nor https.
+    #[error("only http and https URLs are fetched")]
+    NotHttp,
+    /// The URL names, or its host resolves to, an address prompts may not come from.
+    #[error(transparent)]
+    Address(AddressRefused),
+    /// The whole fetch took longer than `media.prompts.fetch_timeout_ms`.
+    #[error("no complete response within {timeout_ms} ms (media.prompts.fetch_timeout_ms)")]
+    Timeout {
+        /// The limit, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// The server answered with an error status.
+    #[error("the server answered HTTP {0}")]
+    Status(reqwest::StatusCode),
+    /// The response's `Content-Length` is over `media.prompts.max_bytes`.
+    #[error(
+        "the file is {length} bytes; prompts may be at most {max} bytes (media.prompts.max_bytes)"
+    )]
+    DeclaredTooLarge {
+        /// The declared length.
+        length: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The body grew past `media.prompts.max_bytes` while being read.
+    #[error(
+        "the file is larger than {max} bytes, the most a prompt may be (media.prompts.max_bytes)"
+    )]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// The connection could not be made.
+    #[error("could not connect: {}", chain(.0))]
+    Connect(#[source] reqwest::Error),
+    /// The request failed otherwise (a refused redirect, a broken response…).
+    #[error("{}", chain(.0))]
+    Request(#[source] reqwest::Error),
+}
 
 /// An address a prompt may not come from.
-#[derive(Debug)]
-struct AddressRefused {
-    host: String,
-    ip: IpAddr,
-    kind: &'static str,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRefused {
+    /// The host as named (a name, or an address literal).
+    pub host: String,
+    /// The address it is, or resolves to.
+    pub ip: IpAddr,
+    /// What kind of non-public address it is (see [`non_public_kind`]).
+    pub kind: &'static str,
 }
+
+/// A redirect the fetcher does not follow. No error source: the words already say it all, and an
+/// [`AddressRefused`] inside would make the fetch report the address without the redirect.
+#[derive(Debug)]
+enum RedirectRefused {
+    TooMany {
+        max: usize,
+    },
+    NotHttp {
+        url: reqwest::Url,
+    },
+    Address {
+        url: reqwest::Url,
+        refused: AddressRefused,
+    },
+}
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedirectRefused::TooMany { max } => {
+                write!(f, "more than {max} redirects (media.prompts.max_redirects)")
+            }
+            RedirectRefused::NotHttp { url } => {
+                write!(f, "a redirect to '{url}', which is not http or https")
+            }
+            RedirectRefused::Address { url, refused } => {
+                write!(f, "a redirect to {url}: {refused}")
+            }
+        }
+    }
+}
+
+impl StdError for RedirectRefused {}
 
 impl std::fmt::Display for AddressRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,19 +211,16 @@ pub struct PromptFetcher {
 
 impl PromptFetcher {
     /// A fetcher with `settings`' limits.
-    pub fn new(settings: &PromptSettings) -> Result<PromptFetcher, String> {
+    pub fn new(settings: &PromptSettings) -> Result<PromptFetcher, reqwest::Error> {
         let allow_private = settings.allow_private_addresses;
         let max_redirects = settings.max_redirects;
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
-                let error =
-                    format!("more than {max_redirects} redirects (media.prompts.max_redirects)");
-                return attempt.error(error);
+                return attempt.error(RedirectRefused::TooMany { max: max_redirects });
             }
             let url = attempt.url().clone();
             if !matches!(url.scheme(), "http" | "https") {
-                let error = format!("a redirect to '{url}', which is not http or https");
-                return attempt.error(error);
+                return attempt.error(RedirectRefused::NotHttp { url });
             }
             // Names are checked by the resolver; address literals never reach it.
             if !allow_private
@@ -140,12 +228,12 @@ impl PromptFetcher {
                 && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
                 && let Some(kind) = non_public_kind(ip)
             {
-                let error = AddressRefused {
+                let refused = AddressRefused {
                     host: host.to_owned(),
                     ip,
                     kind,
                 };
-                return attempt.error(format!("a redirect to {url}: {error}"));
+                return attempt.error(RedirectRefused::Address { url, refused });
             }
             attempt.follow()
         });
@@ -160,8 +248,7 @@ impl PromptFetcher {
                 env!("CARGO_PKG_VERSION"),
                 " (prompts)"
             ))
-            .build()
-            .map_err(|e| format!("prompt HTTP client: {e}"))?;
+            .build()?;
         Ok(PromptFetcher {
             client,
             settings: settings.clone(),
@@ -170,10 +257,13 @@ impl PromptFetcher {
 
     /// The file at `uri`, or why it cannot be had.
     pub async fn fetch(&self, uri: &str) -> Result<Vec<u8>, FetchError> {
-        let fail = |what: String| FetchError(format!("fetching '{uri}': {what}"));
-        let url = reqwest::Url::parse(uri).map_err(|e| fail(format!("not a URL ({e})")))?;
+        let fail = |reason: FetchFailure| FetchError {
+            uri: uri.to_owned(),
+            reason,
+        };
+        let url = reqwest::Url::parse(uri).map_err(|e| fail(FetchFailure::NotAUrl(Box::new(e))))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(fail("only http and https URLs are fetched".into()));
+            return Err(fail(FetchFailure::NotHttp));
         }
         if !self.settings.allow_private_addresses
             && let Some(host) = url.host_str()
@@ -185,80 +275,66 @@ impl PromptFetcher {
                 ip,
                 kind,
             };
-            return Err(fail(refused.to_string()));
+            return Err(fail(FetchFailure::Address(refused)));
         }
         let deadline = Duration::from_millis(self.settings.fetch_timeout_ms);
         match tokio::time::timeout(deadline, self.fetch_body(url)).await {
             Ok(result) => result.map_err(fail),
-            Err(_) => Err(fail(format!(
-                "no complete response within {} ms (media.prompts.fetch_timeout_ms)",
-                self.settings.fetch_timeout_ms
-            ))),
+            Err(_) => Err(fail(FetchFailure::Timeout {
+                timeout_ms: self.settings.fetch_timeout_ms,
+            })),
         }
     }
 
-    async fn fetch_body(&self, url: reqwest::Url) -> Result<Vec<u8>, String> {
+    async fn fetch_body(&self, url: reqwest::Url) -> Result<Vec<u8>, FetchFailure> {
         let max = self.settings.max_bytes;
         let mut response = self
             .client
             .get(url)
             .send()
             .await
-            .map_err(|e| self.describe(&e))?;
+            .map_err(|e| self.describe(e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("the server answered HTTP {status}"));
+            return Err(FetchFailure::Status(status));
         }
         if let Some(length) = response.content_length()
             && length > max
         {
-            return Err(format!(
-                "the file is {length} bytes; prompts may be at most {max} bytes (media.prompts.max_bytes)"
-            ));
+            return Err(FetchFailure::DeclaredTooLarge { length, max });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(e))? {
             if (body.len() + chunk.len()) as u64 > max {
-                return Err(format!(
-                    "the file is larger than {max} bytes, the most a prompt may be (media.prompts.max_bytes)"
-                ));
+                return Err(FetchFailure::TooLarge { max });
             }
             body.extend_from_slice(&chunk);
         }
         Ok(body)
     }
 
-    /// Turns a client error into words, preferring our own refusal found in its sources.
-    fn describe(&self, error: &reqwest::Error) -> String {
+    /// Says why the client failed, preferring our own address refusal found in its sources.
+    fn describe(&self, error: reqwest::Error) -> FetchFailure {
         let mut source: Option<&(dyn StdError + 'static)> = error.source();
         while let Some(e) = source {
             if let Some(refused) = e.downcast_ref::<AddressRefused>() {
-                return refused.to_string();
+                return FetchFailure::Address(refused.clone());
             }
             source = e.source();
         }
         if error.is_timeout() {
-            return format!(
-                "no complete response within {} ms (media.prompts.fetch_timeout_ms)",
-                self.settings.fetch_timeout_ms
-            );
+            return FetchFailure::Timeout {
+                timeout_ms: self.settings.fetch_timeout_ms,
+            };
         }
-        if error.is_redirect() {
-            let mut words = error.to_string();
-            let mut source = error.source();
-            while let Some(e) = source {
-                words = format!("{words}: {e}");
-                source = e.source();
-            }
-            return words;
+        if error.is_connect() && !error.is_redirect() {
+            return FetchFailure::Connect(error);
         }
-        if error.is_connect() {
-            return format!("could not connect: {}", chain(error));
-        }
-        chain(error)
+        FetchFailure::Request(error)
     }
 }
 
+/// An error and its sources, joined by ": ".
 fn chain(error: &dyn StdError) -> String {
     let mut words = error.to_string();
     let mut source = error.source();

@@ -15,6 +15,7 @@ use switchboard_media::session::{Event, LegConfig, LegId, Output, RecordRejected
 use switchboard_media::{MediaSession, Prompt, SessionConfig};
 
 use super::command::{PromptFailure, Resolution};
+use super::conversation_audio::SessionSetupError;
 use super::env::WorkerEnv;
 use super::stats::WorkerStats;
 use crate::calls::ids::{CallId, OperationId};
@@ -22,53 +23,56 @@ use crate::calls::media::{Hosting, MediaEvent, OperationOutcome};
 use crate::calls::result_codes::ResultCode;
 use crate::calls::validate::RecordResponse;
 
-/// What an operation does.
+/// What a queued operation does, named after the command that asked for it
+/// (`MediaCommand::PlayPrompts`, `Record`, `SendDtmf`), with its audio.
 #[derive(Debug)]
-pub enum OpKind {
-    /// playPrompt.
-    Play(Resolution),
-    /// recordResponse with its prompt.
+pub enum OperationKind {
+    /// Play prompts in order (playPrompt).
+    PlayPrompts(Resolution),
+    /// Record what the leg hears (recordResponse), after its prompt if it has one.
     Record {
-        /// The request.
-        settings: Box<RecordResponse>,
-        /// Its prompt, if any.
+        /// Prompt, beep, timers, stop tones, barge-in.
+        settings: RecordResponse,
+        /// Its prompt ([`Resolution::NONE`] when it has none).
         prompt: Resolution,
     },
-    /// sendDtmfTones as a synthesised prompt.
-    Dtmf(Resolution),
+    /// Send keys in-band (sendDtmfTones), as one synthesised prompt.
+    SendDtmf(Resolution),
 }
 
-impl OpKind {
-    fn resolution_mut(&mut self) -> &mut Resolution {
+impl OperationKind {
+    fn audio(&self) -> &Resolution {
         match self {
-            OpKind::Play(r) | OpKind::Dtmf(r) => r,
-            OpKind::Record { prompt, .. } => prompt,
+            OperationKind::PlayPrompts(audio) | OperationKind::SendDtmf(audio) => audio,
+            OperationKind::Record { prompt, .. } => prompt,
         }
     }
 
-    fn is_dtmf(&self) -> bool {
-        matches!(self, OpKind::Dtmf(_))
+    fn audio_mut(&mut self) -> &mut Resolution {
+        match self {
+            OperationKind::PlayPrompts(audio) | OperationKind::SendDtmf(audio) => audio,
+            OperationKind::Record { prompt, .. } => prompt,
+        }
     }
 }
 
 #[derive(Debug)]
 struct QueuedOp {
     operation: OperationId,
-    kind: OpKind,
+    kind: OperationKind,
 }
 
 /// The operation the session is running, by the id the session knows it under.
 #[derive(Debug)]
 enum Running {
-    Play {
+    /// A `PlayPrompts`, or a `SendDtmf` (`send_dtmf`): both play through the session's playback.
+    Playback {
         operation: OperationId,
         id: u64,
-        dtmf: bool,
+        send_dtmf: bool,
     },
-    Record {
-        operation: OperationId,
-        id: u64,
-    },
+    /// A `Record`.
+    Record { operation: OperationId, id: u64 },
 }
 
 /// What a bot's session heard on its link that the conversation reports (attributing it to
@@ -100,7 +104,7 @@ pub struct HostedLeg {
 
 impl HostedLeg {
     /// A leg with a new session (no link yet).
-    pub fn new(hosting: Hosting) -> Result<HostedLeg, String> {
+    pub fn new(hosting: Hosting) -> Result<HostedLeg, SessionSetupError> {
         Ok(HostedLeg {
             session: new_session()?,
             link: None,
@@ -114,7 +118,7 @@ impl HostedLeg {
     }
 
     /// Gives the session its link if it has none: the bot can now hear and be heard.
-    pub fn ensure_link(&mut self) -> Result<LegId, String> {
+    pub fn ensure_link(&mut self) -> Result<LegId, SessionSetupError> {
         if let Some(link) = self.link {
             return Ok(link);
         }
@@ -126,7 +130,7 @@ impl HostedLeg {
         let link = self
             .session
             .add_leg(config)
-            .map_err(|e| format!("media session: {e}"))?;
+            .map_err(SessionSetupError::Bot)?;
         self.link = Some(link);
         Ok(link)
     }
@@ -150,20 +154,26 @@ impl HostedLeg {
         env: &WorkerEnv,
         call: &CallId,
         operation: OperationId,
-        kind: OpKind,
+        kind: OperationKind,
     ) {
         let barge_in =
-            matches!(&kind, OpKind::Record { settings, .. } if settings.barge_in_allowed);
+            matches!(&kind, OperationKind::Record { settings, .. } if settings.barge_in_allowed);
         if !barge_in {
             self.ops.push_back(QueuedOp { operation, kind });
             return;
         }
-        if let Some(Running::Play { dtmf: false, .. } | Running::Record { .. }) = &self.running {
+        if let Some(
+            Running::Playback {
+                send_dtmf: false, ..
+            }
+            | Running::Record { .. },
+        ) = &self.running
+        {
             self.cancel_running(env, call);
         }
         let mut kept = VecDeque::with_capacity(self.ops.len() + 1);
         for op in self.ops.drain(..) {
-            if op.kind.is_dtmf() {
+            if matches!(op.kind, OperationKind::SendDtmf(_)) {
                 kept.push_back(op);
             } else {
                 env.emit(finished(
@@ -185,7 +195,7 @@ impl HostedLeg {
         prompts: Result<Vec<Arc<Prompt>>, PromptFailure>,
     ) {
         if let Some(op) = self.ops.iter_mut().find(|op| op.operation == *operation) {
-            *op.kind.resolution_mut() = match prompts {
+            *op.kind.audio_mut() = match prompts {
                 Ok(p) => Resolution::Ready(p),
                 Err(f) => Resolution::Failed(f),
             };
@@ -207,7 +217,7 @@ impl HostedLeg {
 
     fn cancel_running(&mut self, env: &WorkerEnv, call: &CallId) {
         match self.running.take() {
-            Some(Running::Play { operation, .. }) => {
+            Some(Running::Playback { operation, .. }) => {
                 // Its PromptCancelled event finds nothing running and is ignored.
                 self.session.stop_playback();
                 env.emit(finished(
@@ -237,7 +247,7 @@ impl HostedLeg {
         let record_leg = self.link;
         while self.running.is_none() {
             let Some(head) = self.ops.front() else { return };
-            match head.kind_resolution() {
+            match head.kind.audio() {
                 Resolution::Pending => return,
                 Resolution::Failed(_) | Resolution::Ready(_) => {}
             }
@@ -259,7 +269,7 @@ impl HostedLeg {
         &mut self,
         env: &mut WorkerEnv,
         operation: OperationId,
-        kind: OpKind,
+        kind: OperationKind,
         record_leg: Option<LegId>,
     ) -> Result<(), PromptFailure> {
         let id = self.next_id;
@@ -268,10 +278,10 @@ impl HostedLeg {
             result: ResultCode::OperationMediaFailure,
             detail,
         };
-        let (resolution, dtmf) = match kind {
-            OpKind::Play(resolution) => (resolution, false),
-            OpKind::Dtmf(resolution) => (resolution, true),
-            OpKind::Record { settings, prompt } => {
+        let (resolution, send_dtmf) = match kind {
+            OperationKind::PlayPrompts(resolution) => (resolution, false),
+            OperationKind::SendDtmf(resolution) => (resolution, true),
+            OperationKind::Record { settings, prompt } => {
                 return self.start_record(env, operation, id, &settings, prompt, record_leg);
             }
         };
@@ -279,10 +289,10 @@ impl HostedLeg {
         self.session
             .play(PlaybackId(id), &prompts, false)
             .map_err(|e| media_failure(e.to_string()))?;
-        self.running = Some(Running::Play {
+        self.running = Some(Running::Playback {
             operation,
             id,
-            dtmf,
+            send_dtmf,
         });
         Ok(())
     }
@@ -365,9 +375,9 @@ impl HostedLeg {
             }
             Event::PromptFinished(PlaybackId(n)) | Event::PromptCancelled(PlaybackId(n)) => {
                 let cancelled = matches!(event, Event::PromptCancelled(_));
-                if let Some(Running::Play { id, .. }) = &self.running
+                if let Some(Running::Playback { id, .. }) = &self.running
                     && *id == n
-                    && let Some(Running::Play { operation, .. }) = self.running.take()
+                    && let Some(Running::Playback { operation, .. }) = self.running.take()
                 {
                     let result = if cancelled {
                         ResultCode::OperationCanceled
@@ -466,16 +476,7 @@ impl HostedLeg {
     }
 }
 
-impl QueuedOp {
-    fn kind_resolution(&self) -> &Resolution {
-        match &self.kind {
-            OpKind::Play(r) | OpKind::Dtmf(r) => r,
-            OpKind::Record { prompt, .. } => prompt,
-        }
-    }
-}
-
-fn new_session() -> Result<MediaSession, String> {
+fn new_session() -> Result<MediaSession, SessionSetupError> {
     MediaSession::new(SessionConfig {
         max_legs: 1,
         // Periodic level reports are not used; speech changes and tones always are.
@@ -483,7 +484,7 @@ fn new_session() -> Result<MediaSession, String> {
         stats_report_ticks: 0,
         ..SessionConfig::default()
     })
-    .map_err(|e| format!("media session: {e}"))
+    .map_err(SessionSetupError::Bot)
 }
 
 fn ready(resolution: Resolution) -> Result<Vec<Arc<Prompt>>, PromptFailure> {

@@ -5,17 +5,19 @@
 //! as Graph's `preFetchMedia` cache keys are).
 
 use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard_media::dtmf::Digit;
 use switchboard_media::dtmf::generator::{ToneShape, digit_sequence};
+use switchboard_media::prompt::PromptError;
 use switchboard_media::prompt::tone::{DTMF_LEVEL_DBM0, DTMF_ON_MS};
+use switchboard_media::prompt::wav::WavError;
 use switchboard_media::{Prompt, PromptCache};
 
 use super::command::PromptFailure;
-use super::fetch::PromptFetcher;
+use super::fetch::{FetchError, PromptFetcher};
 use super::settings::PromptSettings;
 use crate::calls::result_codes::ResultCode;
 use crate::calls::validate::PromptSource;
@@ -63,6 +65,109 @@ fn resource_key(id: &str) -> String {
     format!("resource:{id}")
 }
 
+/// Why the prompt library could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PromptLibraryError {
+    /// The shared cache (its Opus encoder, the beep) could not be made.
+    #[error("prompt cache: {0}")]
+    Cache(#[source] PromptError),
+    /// The HTTP client for `mediaInfo.uri` could not be made.
+    #[error("prompt HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+/// Why one prompt source gave no prompt: the source, the value and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PromptSourceError {
+    /// The mediaInfo names neither a URI nor a resource.
+    #[error("a mediaInfo needs a uri or a resourceId")]
+    NoSource,
+    /// Fetching `mediaInfo.uri` failed or was refused.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A resourceId that is not cached cannot name a file in the prompts folder.
+    #[error(
+        "resourceId '{id}' is not cached and is not a file name; allowed: letters, digits, '.', \
+         '_' and '-', naming a file in the prompts folder"
+    )]
+    NotAFileName {
+        /// The resourceId.
+        id: String,
+    },
+    /// A resourceId that is not cached, and no folder to look it up in.
+    #[error(
+        "resourceId '{id}' is not a cached prompt, and no prompts folder is configured \
+         (media.prompts.dir); give a mediaInfo.uri"
+    )]
+    NoPromptsFolder {
+        /// The resourceId.
+        id: String,
+    },
+    /// Neither `<id>` nor `<id>.wav` is in the prompts folder.
+    #[error(
+        "resourceId '{id}' is not cached and the prompts folder has no file '{id}' or '{id}.wav'"
+    )]
+    NotInFolder {
+        /// The resourceId.
+        id: String,
+    },
+    /// The resource's file is over `media.prompts.max_bytes`.
+    #[error(
+        "{} is {size} bytes; prompts may be at most {max} bytes (media.prompts.max_bytes)",
+        .path.display()
+    )]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The resource's file cannot be read.
+    #[error("reading {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The file is not audio the cache takes (not WAV, an unsupported format or rate…).
+    #[error("'{origin}' is not usable audio: {source}")]
+    NotAudio {
+        /// The URI or resourceId it came from.
+        origin: String,
+        /// What is wrong with it.
+        source: WavError,
+    },
+    /// The audio could not be resampled or encoded.
+    #[error("'{origin}' could not be prepared: {source}")]
+    NotPrepared {
+        /// The URI or resourceId it came from.
+        origin: String,
+        /// What failed.
+        source: PromptError,
+    },
+    /// The encoding task ended without a result (it panicked or the runtime is shutting down).
+    #[error("encoding the prompt failed: {0}")]
+    Encoding(#[source] tokio::task::JoinError),
+}
+
+impl PromptSourceError {
+    /// The cache refused the audio from `origin`.
+    fn unusable(origin: String, error: PromptError) -> PromptSourceError {
+        match error {
+            PromptError::Wav { source, .. } => PromptSourceError::NotAudio { origin, source },
+            other => PromptSourceError::NotPrepared {
+                origin,
+                source: other,
+            },
+        }
+    }
+}
+
 /// Prompts for every worker: resolving, fetching and caching.
 pub struct PromptLibrary {
     cached: Arc<Mutex<Cached>>,
@@ -82,8 +187,8 @@ impl std::fmt::Debug for PromptLibrary {
 
 impl PromptLibrary {
     /// A library with `settings`' folder, limits and cache size.
-    pub fn new(settings: &PromptSettings) -> Result<PromptLibrary, String> {
-        let cache = PromptCache::new().map_err(|e| format!("prompt cache: {e}"))?;
+    pub fn new(settings: &PromptSettings) -> Result<PromptLibrary, PromptLibraryError> {
+        let cache = PromptCache::new().map_err(PromptLibraryError::Cache)?;
         let beep = cache.beep();
         Ok(PromptLibrary {
             cached: Arc::new(Mutex::new(Cached {
@@ -92,7 +197,7 @@ impl PromptLibrary {
                 aliases: HashMap::new(),
                 max: settings.cache_max_prompts,
             })),
-            fetcher: PromptFetcher::new(settings)?,
+            fetcher: PromptFetcher::new(settings).map_err(PromptLibraryError::HttpClient)?,
             dir: settings.dir.clone(),
             max_bytes: settings.max_bytes,
             beep,
@@ -134,25 +239,25 @@ impl PromptLibrary {
             } else {
                 format!("{field}[{i}]")
             };
-            prompts.push(self.resolve_one(source).await.map_err(|detail| {
+            prompts.push(self.resolve_one(source).await.map_err(|error| {
                 metrics::counter!(crate::metrics::MEDIA_PROMPT_FAILURES).increment(1);
                 PromptFailure {
                     result: ResultCode::MediaUnusable,
-                    detail: format!("{name}: {detail}"),
+                    detail: format!("{name}: {error}"),
                 }
             })?);
         }
         Ok(prompts)
     }
 
-    async fn resolve_one(&self, source: &PromptSource) -> Result<Arc<Prompt>, String> {
+    async fn resolve_one(&self, source: &PromptSource) -> Result<Arc<Prompt>, PromptSourceError> {
         if let Some(prompt) = self.lock().lookup(source) {
             return Ok(prompt);
         }
         let (key, bytes) = match (&source.uri, &source.resource_id) {
-            (Some(uri), _) => (uri.clone(), self.fetcher.fetch(uri).await.map_err(|e| e.0)?),
+            (Some(uri), _) => (uri.clone(), self.fetcher.fetch(uri).await?),
             (None, Some(id)) => (resource_key(id), self.read_resource(id).await?),
-            (None, None) => return Err("a mediaInfo needs a uri or a resourceId".into()),
+            (None, None) => return Err(PromptSourceError::NoSource),
         };
         let alias = source.uri.as_ref().and(source.resource_id.clone());
         let cached = self.cached.clone();
@@ -168,12 +273,12 @@ impl PromptLibrary {
             let prompt = cached
                 .cache
                 .load_wav(&key, &bytes)
-                .map_err(|e| unusable_audio(&origin, &e))?;
+                .map_err(|e| PromptSourceError::unusable(origin, e))?;
             cached.added(&key, alias.as_deref());
             Ok(prompt)
         })
         .await
-        .map_err(|e| format!("encoding the prompt failed: {e}"))?
+        .map_err(PromptSourceError::Encoding)?
     }
 
     /// The keys as one prompt: each tone [`DTMF_ON_MS`] long at [`DTMF_LEVEL_DBM0`], `delay`
@@ -215,7 +320,7 @@ impl PromptLibrary {
         .map_err(|e| failure(format!("encoding the tones failed: {e}")))?
     }
 
-    async fn read_resource(&self, id: &str) -> Result<Vec<u8>, String> {
+    async fn read_resource(&self, id: &str) -> Result<Vec<u8>, PromptSourceError> {
         let valid = !id.is_empty()
             && id.len() <= 200
             && !id.starts_with('.')
@@ -223,37 +328,34 @@ impl PromptLibrary {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !valid {
-            return Err(format!(
-                "resourceId '{id}' is not cached and is not a file name; allowed: letters, digits, \
-                 '.', '_' and '-', naming a file in the prompts folder"
-            ));
+            let id = id.to_owned();
+            return Err(PromptSourceError::NotAFileName { id });
         }
         if self.dir.as_os_str().is_empty() {
-            return Err(format!(
-                "resourceId '{id}' is not a cached prompt, and no prompts folder is configured \
-                 (media.prompts.dir); give a mediaInfo.uri"
-            ));
+            let id = id.to_owned();
+            return Err(PromptSourceError::NoPromptsFolder { id });
         }
         for candidate in [self.dir.join(id), self.dir.join(format!("{id}.wav"))] {
             if let Ok(meta) = tokio::fs::metadata(&candidate).await
                 && meta.is_file()
             {
                 if meta.len() > self.max_bytes {
-                    return Err(format!(
-                        "{} is {} bytes; prompts may be at most {} bytes (media.prompts.max_bytes)",
-                        display(&candidate),
-                        meta.len(),
-                        self.max_bytes
-                    ));
+                    return Err(PromptSourceError::FileTooLarge {
+                        path: candidate,
+                        size: meta.len(),
+                        max: self.max_bytes,
+                    });
                 }
-                return tokio::fs::read(&candidate)
-                    .await
-                    .map_err(|e| format!("reading {}: {e}", display(&candidate)));
+                return tokio::fs::read(&candidate).await.map_err(|source| {
+                    PromptSourceError::Read {
+                        path: candidate,
+                        source,
+                    }
+                });
             }
         }
-        Err(format!(
-            "resourceId '{id}' is not cached and the prompts folder has no file '{id}' or '{id}.wav'"
-        ))
+        let id = id.to_owned();
+        Err(PromptSourceError::NotInFolder { id })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
@@ -271,20 +373,7 @@ impl PromptLibrary {
     }
 }
 
-fn display(path: &Path) -> String {
-    path.display().to_string()
-}
-
 fn dtmf_key(tones: &[Digit], delay: Duration) -> String {
     let keys: String = tones.iter().map(|d| d.as_char()).collect();
     format!("dtmf:{keys}@{}ms", delay.as_millis())
-}
-
-/// Words for a file the prompt cache refused: what was wrong, what is allowed.
-fn unusable_audio(origin: &str, error: &switchboard_media::prompt::PromptError) -> String {
-    use switchboard_media::prompt::PromptError;
-    match error {
-        PromptError::Wav { source, .. } => format!("'{origin}' is not usable audio: {source}"),
-        other => format!("'{origin}' could not be prepared: {other}"),
-    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::webrtc_settings::WebRtcSettings;
+use super::webrtc_settings::{WebRtcSettings, WebRtcSettingsError};
 
 /// Media-plane settings; every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,42 +101,48 @@ impl MediaSettings {
     }
 
     /// Checks the values; the error names the key, the value and what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |ok: bool, key: &str, value: String, allowed: &str| {
+    pub fn validate(&self) -> Result<(), MediaSettingsError> {
+        let check = |ok: bool, key: &'static str, value: u64, allowed: &'static str| {
             if ok {
                 Ok(())
             } else {
-                Err(format!("media.{key} is {value}; allowed: {allowed}"))
+                Err(MediaSettingsError::OutOfRange {
+                    key,
+                    value,
+                    allowed,
+                })
             }
         };
+        // usize → u64 never truncates on the platforms Switchboard builds for.
+        let count = |n: usize| n as u64;
         check(
             self.workers <= 256,
             "workers",
-            self.workers.to_string(),
+            count(self.workers),
             "0 (one per core) to 256",
         )?;
         check(
             (16..=1 << 20).contains(&self.command_queue_capacity),
             "command_queue_capacity",
-            self.command_queue_capacity.to_string(),
+            count(self.command_queue_capacity),
             "16 to 1048576",
         )?;
         check(
             (1..=120).contains(&self.short_clip_secs),
             "short_clip_secs",
-            self.short_clip_secs.to_string(),
+            u64::from(self.short_clip_secs),
             "1 to 120",
         )?;
         check(
             self.short_clips_per_worker + self.long_clips_per_worker <= 4096,
             "short_clips_per_worker + long_clips_per_worker",
-            (self.short_clips_per_worker + self.long_clips_per_worker).to_string(),
+            count(self.short_clips_per_worker + self.long_clips_per_worker),
             "at most 4096",
         )?;
         check(
             self.recording_ttl_secs >= 1,
             "recording_ttl_secs",
-            self.recording_ttl_secs.to_string(),
+            self.recording_ttl_secs,
             "1 or more seconds",
         )?;
         self.webrtc.edge_config(0, self.worker_count())?;
@@ -144,34 +150,53 @@ impl MediaSettings {
         check(
             p.max_bytes >= 44,
             "prompts.max_bytes",
-            p.max_bytes.to_string(),
+            p.max_bytes,
             "44 (a WAV header) or more",
         )?;
         check(
             p.fetch_timeout_ms >= 1,
             "prompts.fetch_timeout_ms",
-            p.fetch_timeout_ms.to_string(),
+            p.fetch_timeout_ms,
             "1 or more",
         )?;
         check(
             p.connect_timeout_ms >= 1,
             "prompts.connect_timeout_ms",
-            p.connect_timeout_ms.to_string(),
+            p.connect_timeout_ms,
             "1 or more",
         )?;
         check(
             p.max_redirects <= 10,
             "prompts.max_redirects",
-            p.max_redirects.to_string(),
+            count(p.max_redirects),
             "0 to 10",
         )?;
         check(
             p.cache_max_prompts >= 1,
             "prompts.cache_max_prompts",
-            p.cache_max_prompts.to_string(),
+            count(p.cache_max_prompts),
             "1 or more",
         )
     }
+}
+
+/// A `[media]` setting that cannot be used: the key, the value and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaSettingsError {
+    /// A number outside its range.
+    #[error("media.{key} is {value}; allowed: {allowed}")]
+    OutOfRange {
+        /// The key under `[media]`, such as `workers` or `prompts.max_bytes`.
+        key: &'static str,
+        /// The value given.
+        value: u64,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+    /// The `[media.webrtc]` section cannot make the workers' edges.
+    #[error(transparent)]
+    WebRtc(#[from] WebRtcSettingsError),
 }
 
 #[cfg(test)]
@@ -185,8 +210,20 @@ mod tests {
             short_clip_secs: 0,
             ..MediaSettings::default()
         };
+        let error = bad.validate().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                MediaSettingsError::OutOfRange {
+                    key: "short_clip_secs",
+                    value: 0,
+                    allowed: "1 to 120"
+                }
+            ),
+            "{error:?}"
+        );
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error.to_string(),
             "media.short_clip_secs is 0; allowed: 1 to 120"
         );
         let bad = MediaSettings {
@@ -197,10 +234,14 @@ mod tests {
             },
             ..MediaSettings::default()
         };
+        let error = bad.validate().unwrap_err();
         assert!(
-            bad.validate()
-                .unwrap_err()
-                .contains("media.webrtc.port is 65535")
+            matches!(
+                error,
+                MediaSettingsError::WebRtc(WebRtcSettingsError::PortsDoNotFit { port: 65535, .. })
+            ),
+            "{error:?}"
         );
+        assert!(error.to_string().contains("media.webrtc.port is 65535"));
     }
 }

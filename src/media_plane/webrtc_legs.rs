@@ -22,8 +22,10 @@ use tokio::sync::{oneshot, watch};
 
 use super::MediaEngine;
 use super::command::WorkerCommand;
+use super::conversation_audio::JoinRefused;
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
 use crate::calls::media::{MediaCommand, MediaPlane};
+use crate::webrtc::EdgeError;
 
 /// A person's leg: its call id (chosen by the signaling layer, unique among calls), the
 /// conversation it is in, and its participant id in that conversation's roster.
@@ -78,18 +80,21 @@ pub struct WebRtcAnswer {
 }
 
 /// Why an offer was refused. The leg is not in the media plane afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebRtcOfferError {
     /// The offer cannot be used (unparsable SDP, no Opus audio m-line…): say why to the browser.
     #[error("the SDP offer cannot be used: {0}")]
-    Offer(String),
+    Offer(#[source] EdgeError),
     /// This call id already has media (a leg is open under it).
     #[error("call '{0}' already has a media leg; close it before offering again")]
     AlreadyOpen(CallId),
-    /// The conversation is full or the leg could not be set up.
+    /// The worker's edge could not take one more peer.
     #[error("the leg cannot join its conversation: {0}")]
-    Refused(String),
+    EdgeRefused(#[source] EdgeError),
+    /// The conversation is full or the member's audio could not be set up.
+    #[error("the leg cannot join its conversation: {0}")]
+    JoinRefused(#[source] JoinRefused),
     /// The worker's command queue is full: try again shortly.
     #[error("the media plane's command queue is full; try again shortly")]
     Busy,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::webrtc::{DEFAULT_UDP_PORT, EdgeConfig};
+use crate::webrtc::{DEFAULT_UDP_PORT, EdgeConfig, EdgeError};
 
 /// WebRTC settings of the media workers; every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,21 +44,49 @@ impl Default for WebRtcSettings {
     }
 }
 
+/// Why the `[media.webrtc]` settings cannot make a worker's edge: the key, the value and what is
+/// allowed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebRtcSettingsError {
+    /// One port per worker from `port` on runs past 65535.
+    #[error(
+        "media.webrtc.port is {port}; with {workers} workers the ports {port}..={last} do not fit \
+         below 65536; allowed: 0 (any free port) or 1 to {highest}"
+    )]
+    PortsDoNotFit {
+        /// The configured `media.webrtc.port` (worker 0's).
+        port: u16,
+        /// How many workers need a port each.
+        workers: usize,
+        /// The last worker's port, past 65535.
+        last: u32,
+        /// The highest first port that fits `workers` ports.
+        highest: u32,
+    },
+    /// The edge refused the settings (timeouts, addresses).
+    #[error("media.webrtc: {0} (keys connect_timeout_ms, silence_timeout_ms, public_ip, bind)")]
+    Edge(#[source] EdgeError),
+}
+
 impl WebRtcSettings {
     /// The edge settings of worker `index` of `workers`; the error names the key and the value.
-    pub fn edge_config(&self, index: usize, workers: usize) -> Result<EdgeConfig, String> {
+    pub fn edge_config(
+        &self,
+        index: usize,
+        workers: usize,
+    ) -> Result<EdgeConfig, WebRtcSettingsError> {
         let port = if self.port == 0 {
             0
         } else {
             let last = u32::from(self.port) + workers.saturating_sub(1) as u32;
             if last > u32::from(u16::MAX) {
-                return Err(format!(
-                    "media.webrtc.port is {}; with {workers} workers the ports {}..={last} do not \
-                     fit below 65536; allowed: 0 (any free port) or 1 to {}",
-                    self.port,
-                    self.port,
-                    u32::from(u16::MAX) + 1 - workers as u32
-                ));
+                return Err(WebRtcSettingsError::PortsDoNotFit {
+                    port: self.port,
+                    workers,
+                    last,
+                    highest: u32::from(u16::MAX) + 1 - workers as u32,
+                });
             }
             self.port + index as u16
         };
@@ -69,11 +97,7 @@ impl WebRtcSettings {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             silence_timeout: Duration::from_millis(self.silence_timeout_ms),
         };
-        config.validate().map_err(|e| {
-            format!(
-                "media.webrtc: {e} (keys connect_timeout_ms, silence_timeout_ms, public_ip, bind)"
-            )
-        })?;
+        config.validate().map_err(WebRtcSettingsError::Edge)?;
         Ok(config)
     }
 }
@@ -97,13 +121,28 @@ mod tests {
             port: 65535,
             ..WebRtcSettings::default()
         };
-        let message = high.edge_config(0, 2).unwrap_err();
+        let error = high.edge_config(0, 2).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                WebRtcSettingsError::PortsDoNotFit {
+                    port: 65535,
+                    workers: 2,
+                    last: 65536,
+                    highest: 65534
+                }
+            ),
+            "{error:?}"
+        );
+        let message = error.to_string();
         assert!(message.contains("media.webrtc.port is 65535"), "{message}");
         let short = WebRtcSettings {
             silence_timeout_ms: 100,
             ..WebRtcSettings::default()
         };
-        let message = short.edge_config(0, 1).unwrap_err();
+        let error = short.edge_config(0, 1).unwrap_err();
+        assert!(matches!(error, WebRtcSettingsError::Edge(_)), "{error:?}");
+        let message = error.to_string();
         assert!(message.contains("silence_timeout"), "{message}");
     }
 }

@@ -10,7 +10,8 @@
 //! browser's offer is answered without waiting for the tick. A tick whose work ends after the
 //! next deadline is counted late; a worker more than [`MAX_BEHIND`] ticks behind skips ahead
 //! (and counts the skipped ticks) rather than running a burst. No thread or task per call or
-//! per peer: the edge, the sessions and the socket are all driven from this one loop.
+//! per peer: the edge, the sessions and the socket are all driven from this one loop. What each
+//! command does is in `worker_commands.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,19 +19,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use tokio::sync::{oneshot, watch};
 
-use super::browser::PeerSender;
+use super::browser::{BrowserMember, PeerSender};
 use super::command::WorkerCommand;
-use super::conversation::Conversation;
+use super::conversation_audio::ConversationAudio;
 use super::env::WorkerEnv;
-use super::leg::{OpKind, finished};
 use super::stats::WorkerStats;
-use super::webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcLegState, WebRtcOfferError};
+use super::webrtc_legs::WebRtcLegState;
 use crate::calls::ids::{CallId, ConversationId};
 use crate::calls::media::MediaEvent;
-use crate::calls::result_codes::ResultCode;
-use crate::webrtc::{DisconnectReason, EdgeError, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge};
+use crate::webrtc::{DisconnectReason, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge};
+
+#[path = "worker_commands.rs"]
+mod commands;
 
 /// The tick period.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -45,7 +46,7 @@ pub struct Worker {
     env: WorkerEnv,
     queue: Arc<ArrayQueue<WorkerCommand>>,
     edge: WebRtcEdge,
-    conversations: HashMap<ConversationId, Conversation>,
+    conversations: HashMap<ConversationId, ConversationAudio>,
     calls: HashMap<CallId, ConversationId>,
     /// Browser legs by their edge peer.
     peers: HashMap<PeerId, (CallId, ConversationId)>,
@@ -129,13 +130,6 @@ impl Worker {
         };
         for conversation in conversations.values_mut() {
             conversation.tick(env, &mut out, now);
-        }
-    }
-
-    /// Applies every queued command.
-    pub fn apply_commands(&mut self, now: Instant) {
-        while let Some(command) = self.queue.pop() {
-            self.apply(command, now);
         }
     }
 
@@ -237,7 +231,7 @@ impl Worker {
     }
 
     /// Takes a leg out of its conversation; a browser's member is handed back.
-    fn remove_leg(&mut self, call: &CallId) -> Option<Box<super::browser::BrowserLeg>> {
+    fn remove_leg(&mut self, call: &CallId) -> Option<Box<BrowserMember>> {
         let id = self.calls.remove(call)?;
         let conversation = self.conversations.get_mut(&id)?;
         let browser = conversation.leave(&mut self.env, call);
@@ -245,207 +239,6 @@ impl Worker {
             self.conversations.remove(&id);
         }
         browser
-    }
-
-    fn accept_offer(
-        &mut self,
-        leg: WebRtcLeg,
-        offer: &str,
-        reply: oneshot::Sender<Result<WebRtcAnswer, WebRtcOfferError>>,
-        now: Instant,
-    ) {
-        let WebRtcLeg {
-            call,
-            conversation,
-            participant,
-        } = leg;
-        if self.calls.contains_key(&call) {
-            let _ = reply.send(Err(WebRtcOfferError::AlreadyOpen(call)));
-            return;
-        }
-        let (peer, answer) = match self.edge.accept_offer(now, offer) {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::info!(%call, %error, "browser offer refused");
-                let refusal = match error {
-                    EdgeError::InvalidSdp { .. }
-                    | EdgeError::Negotiation { .. }
-                    | EdgeError::NoUsableAudio { .. } => WebRtcOfferError::Offer(error.to_string()),
-                    other => WebRtcOfferError::Refused(other.to_string()),
-                };
-                let _ = reply.send(Err(refusal));
-                return;
-            }
-        };
-        let (state, watch) = watch::channel(WebRtcLegState::Connecting);
-        let entry = self
-            .conversations
-            .entry(conversation.clone())
-            .or_insert_with(|| Conversation::new(conversation.clone()));
-        if let Err(refused) = entry.join_browser(call.clone(), participant, peer, state) {
-            if entry.is_empty() {
-                self.conversations.remove(&conversation);
-            }
-            let _ = self.edge.close_peer(now, peer);
-            let _ = reply.send(Err(WebRtcOfferError::Refused(refused.0)));
-            return;
-        }
-        self.calls.insert(call.clone(), conversation.clone());
-        self.peers.insert(peer, (call.clone(), conversation));
-        self.count();
-        tracing::info!(%call, %peer, "browser leg negotiated");
-        let answered = reply.send(Ok(WebRtcAnswer {
-            sdp: answer,
-            state: watch,
-        }));
-        if answered.is_err() {
-            // Nobody waits for the answer any more (the signaling side went away): undo.
-            self.close(&call, now);
-        }
-    }
-
-    /// Ends a leg from our side: a bot's session ends quietly, a browser's peer is closed.
-    fn close(&mut self, call: &CallId, now: Instant) {
-        if let Some(browser) = self.remove_leg(call) {
-            self.peers.remove(&browser.peer);
-            let _ = self.edge.close_peer(now, browser.peer);
-            browser.set_state(WebRtcLegState::Closed);
-        }
-        // Recordings of the call go with it, as Graph deletes them after the call.
-        self.env.recordings.call_ended(call);
-        self.count();
-    }
-
-    fn apply(&mut self, command: WorkerCommand, now: Instant) {
-        match command {
-            WorkerCommand::Open {
-                call,
-                conversation,
-                participant,
-                hosting,
-            } => {
-                if self.calls.contains_key(&call) {
-                    self.env.emit(MediaEvent::LegReady { call });
-                    return;
-                }
-                let entry = self
-                    .conversations
-                    .entry(conversation.clone())
-                    .or_insert_with(|| Conversation::new(conversation.clone()));
-                match entry.join_bot(call.clone(), participant, hosting) {
-                    Ok(()) => {
-                        self.calls.insert(call.clone(), conversation);
-                        self.env.emit(MediaEvent::LegReady { call });
-                    }
-                    Err(refused) => {
-                        if entry.is_empty() {
-                            self.conversations.remove(&conversation);
-                        }
-                        self.env.emit(MediaEvent::LegFailed {
-                            call,
-                            detail: refused.0,
-                        });
-                    }
-                }
-                self.count();
-            }
-            WorkerCommand::AcceptOffer { leg, offer, reply } => {
-                self.accept_offer(leg, &offer, reply, now);
-            }
-            WorkerCommand::Close { call } => self.close(&call, now),
-            WorkerCommand::Play {
-                call,
-                operation,
-                prompts,
-            } => self.enqueue(call, operation, OpKind::Play(prompts)),
-            WorkerCommand::Record {
-                call,
-                operation,
-                settings,
-                prompt,
-            } => self.enqueue(call, operation, OpKind::Record { settings, prompt }),
-            WorkerCommand::SendDtmf {
-                call,
-                operation,
-                tones,
-            } => self.enqueue(call, operation, OpKind::Dtmf(tones)),
-            WorkerCommand::SubscribeTones { call } => {
-                if let Some(bot) = self.member(&call).and_then(|m| m.bot_mut()) {
-                    bot.tones_subscribed = true;
-                }
-            }
-            WorkerCommand::Cancel { call } => {
-                let Self {
-                    env,
-                    conversations,
-                    calls,
-                    ..
-                } = self;
-                if let Some(bot) = calls
-                    .get(&call)
-                    .and_then(|id| conversations.get_mut(id))
-                    .and_then(|c| c.member_mut(&call))
-                    .and_then(|m| m.bot_mut())
-                {
-                    bot.cancel_all(env, &call);
-                }
-            }
-            WorkerCommand::SelfMute { call, muted } => {
-                if let Some(conversation) = self
-                    .calls
-                    .get(&call)
-                    .and_then(|id| self.conversations.get_mut(id))
-                {
-                    conversation.self_mute(&call, muted);
-                }
-            }
-            WorkerCommand::ServerMute {
-                conversation,
-                participant,
-                muted,
-            } => {
-                if let Some(conversation) = self.conversations.get_mut(&conversation) {
-                    conversation.server_mute(&participant, muted);
-                }
-            }
-            WorkerCommand::Resolved {
-                call,
-                operation,
-                prompts,
-            } => {
-                if let Some(bot) = self.member(&call).and_then(|m| m.bot_mut()) {
-                    bot.resolved(&operation, prompts);
-                }
-            }
-        }
-    }
-
-    fn member(&mut self, call: &CallId) -> Option<&mut super::conversation::Member> {
-        let id = self.calls.get(call)?;
-        self.conversations.get_mut(id)?.member_mut(call)
-    }
-
-    fn enqueue(&mut self, call: CallId, operation: crate::calls::ids::OperationId, kind: OpKind) {
-        let Self {
-            env,
-            conversations,
-            calls,
-            ..
-        } = self;
-        match calls
-            .get(&call)
-            .and_then(|id| conversations.get_mut(id))
-            .and_then(|c| c.member_mut(&call))
-            .and_then(|m| m.bot_mut())
-        {
-            Some(bot) => bot.enqueue(env, &call, operation, kind),
-            None => env.emit(finished(
-                &call,
-                operation,
-                ResultCode::OperationMediaFailure,
-                Some("the call's media is not open (it ended or never connected)".into()),
-            )),
-        }
     }
 
     fn count(&self) {

@@ -2,7 +2,7 @@
 //! Opus audio, with prompts, in-band keys, recordings, cancellation and barge-in. No threads, no
 //! sleeps, no HTTP: prompts come straight from a `PromptCache`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
@@ -17,7 +17,7 @@ use super::recordings::RecordingStore;
 use super::stats::WorkerStats;
 use super::worker::{TICK, Worker};
 use crate::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
-use crate::calls::media::{Hosting, MediaEvent, MediaEventSink, OperationOutcome};
+use crate::calls::media::{Hosting, MediaCommand, MediaEvent, MediaEventSink, OperationOutcome};
 use crate::calls::result_codes::ResultCode;
 use crate::calls::validate::RecordResponse;
 
@@ -57,8 +57,6 @@ fn op(id: &str) -> OperationId {
 impl Rig {
     fn new(short_clips: usize) -> Rig {
         let (sink, events) = MediaEventSink::channel(1024);
-        let lock = Arc::new(OnceLock::new());
-        lock.set(sink).unwrap();
         let returned = Arc::new(ArrayQueue::new(8));
         let recordings = Arc::new(RecordingStore::new(
             "http://test",
@@ -70,7 +68,7 @@ impl Rig {
         let env = WorkerEnv::new(
             0,
             Shared {
-                events: lock,
+                events: sink,
                 stats: stats.clone(),
                 returned_clips: returned,
                 recordings: recordings.clone(),
@@ -129,12 +127,13 @@ impl Rig {
 
     fn open_two(&mut self) {
         for (c, p) in [(A, "part-a"), (B, "part-b")] {
-            self.send(WorkerCommand::Open {
+            self.send(WorkerCommand::media(MediaCommand::OpenLeg {
                 call: call(c),
                 conversation: ConversationId::from("conv"),
                 participant: ParticipantId::from(p),
                 hosting: Hosting::Service,
-            });
+                prefetch: vec![],
+            }));
         }
         let events = self.run_until(Duration::from_millis(40), |e| e.len() >= 2);
         assert_eq!(
@@ -162,8 +161,8 @@ impl Rig {
     }
 }
 
-fn record(stop: &str, max_secs: u64, barge_in: bool) -> Box<RecordResponse> {
-    Box::new(RecordResponse {
+fn record(stop: &str, max_secs: u64, barge_in: bool) -> RecordResponse {
+    RecordResponse {
         prompt: None,
         barge_in_allowed: barge_in,
         initial_silence_timeout: Duration::from_secs(5),
@@ -172,7 +171,47 @@ fn record(stop: &str, max_secs: u64, barge_in: bool) -> Box<RecordResponse> {
         play_beep: false,
         stop_tones: Digit::parse_sequence(stop).unwrap(),
         client_context: None,
-    })
+    }
+}
+
+/// A playPrompt as the engine queues it: the worker plays `audio` (the sources were the engine's
+/// to resolve).
+fn play(call: CallId, operation: OperationId, audio: Resolution) -> WorkerCommand {
+    let command = MediaCommand::PlayPrompts {
+        call,
+        operation,
+        prompts: vec![],
+    };
+    WorkerCommand::Media { command, audio }
+}
+
+/// A recordResponse as the engine queues it, with its prompt's audio.
+fn record_op(
+    call: CallId,
+    operation: OperationId,
+    settings: RecordResponse,
+    prompt: Resolution,
+) -> WorkerCommand {
+    let command = MediaCommand::Record {
+        call,
+        operation,
+        settings,
+    };
+    WorkerCommand::Media {
+        command,
+        audio: prompt,
+    }
+}
+
+/// A sendDtmfTones as the engine queues it: the keys already synthesised into `audio`.
+fn send_dtmf(call: CallId, operation: OperationId, audio: Resolution) -> WorkerCommand {
+    let command = MediaCommand::SendDtmf {
+        call,
+        operation,
+        tones: vec![],
+        delay_between: Duration::ZERO,
+    };
+    WorkerCommand::Media { command, audio }
 }
 
 fn outcome_of<'a>(events: &'a [MediaEvent], operation: &str) -> Option<&'a OperationOutcome> {
@@ -237,23 +276,25 @@ fn bot_a_prompt_and_keys_reach_bot_b_through_the_codec_and_b_records_the_prompt(
     rig.open_two();
     let speech = rig.speech();
     let keys = rig.tone_prompt("123#");
-    rig.send(WorkerCommand::SubscribeTones { call: call(B) });
-    rig.send(WorkerCommand::Record {
+    rig.send(WorkerCommand::media(MediaCommand::SubscribeTones {
         call: call(B),
-        operation: op("rec"),
-        settings: record("#", 20, false),
-        prompt: Resolution::Ready(vec![]),
-    });
-    rig.send(WorkerCommand::Play {
-        call: call(A),
-        operation: op("play"),
-        prompts: Resolution::Ready(vec![speech.clone()]),
-    });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("keys"),
-        tones: Resolution::Ready(vec![keys]),
-    });
+    }));
+    rig.send(record_op(
+        call(B),
+        op("rec"),
+        record("#", 20, false),
+        Resolution::Ready(vec![]),
+    ));
+    rig.send(play(
+        call(A),
+        op("play"),
+        Resolution::Ready(vec![speech.clone()]),
+    ));
+    rig.send(send_dtmf(
+        call(A),
+        op("keys"),
+        Resolution::Ready(vec![keys]),
+    ));
     let events = rig.run_until(Duration::from_secs(12), |e| finished_count(e) >= 3);
 
     let tones: Vec<(char, Option<&str>)> = events
@@ -323,25 +364,19 @@ fn cancel_media_processing_cancels_the_running_and_queued_operations_once_each()
     let speech = rig.speech();
     let keys = rig.tone_prompt("9");
     for (name, prompts) in [("p1", vec![speech.clone()]), ("p2", vec![speech])] {
-        rig.send(WorkerCommand::Play {
-            call: call(A),
-            operation: op(name),
-            prompts: Resolution::Ready(prompts),
-        });
+        rig.send(play(call(A), op(name), Resolution::Ready(prompts)));
     }
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("k"),
-        tones: Resolution::Pending,
-    });
-    rig.send(WorkerCommand::Record {
-        call: call(A),
-        operation: op("r"),
-        settings: record("", 5, false),
-        prompt: Resolution::Ready(vec![]),
-    });
+    rig.send(send_dtmf(call(A), op("k"), Resolution::Pending));
+    rig.send(record_op(
+        call(A),
+        op("r"),
+        record("", 5, false),
+        Resolution::Ready(vec![]),
+    ));
     rig.run_until(Duration::from_millis(200), |_| false);
-    rig.send(WorkerCommand::Cancel { call: call(A) });
+    rig.send(WorkerCommand::media(MediaCommand::CancelMediaProcessing {
+        call: call(A),
+    }));
     let events = rig.run_until(Duration::from_millis(100), |_| false);
     assert_eq!(finished_count(&events), 4, "{events:?}");
     for name in ["p1", "p2", "k", "r"] {
@@ -367,28 +402,20 @@ fn a_barge_in_recording_cancels_prompts_and_records_but_keeps_queued_keys() {
     rig.open_two();
     let speech = rig.speech();
     let keys = rig.tone_prompt("5");
-    rig.send(WorkerCommand::Play {
-        call: call(A),
-        operation: op("p1"),
-        prompts: Resolution::Ready(vec![speech.clone()]),
-    });
-    rig.send(WorkerCommand::Play {
-        call: call(A),
-        operation: op("p2"),
-        prompts: Resolution::Ready(vec![speech]),
-    });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("k"),
-        tones: Resolution::Ready(vec![keys]),
-    });
+    rig.send(play(
+        call(A),
+        op("p1"),
+        Resolution::Ready(vec![speech.clone()]),
+    ));
+    rig.send(play(call(A), op("p2"), Resolution::Ready(vec![speech])));
+    rig.send(send_dtmf(call(A), op("k"), Resolution::Ready(vec![keys])));
     rig.run_until(Duration::from_millis(100), |_| false);
-    rig.send(WorkerCommand::Record {
-        call: call(A),
-        operation: op("r"),
-        settings: record("", 1, true),
-        prompt: Resolution::Ready(vec![]),
-    });
+    rig.send(record_op(
+        call(A),
+        op("r"),
+        record("", 1, true),
+        Resolution::Ready(vec![]),
+    ));
     let events = rig.run_until(Duration::from_secs(5), |e| finished_count(e) >= 4);
     let order: Vec<(&str, ResultCode)> = events
         .iter()
@@ -416,17 +443,13 @@ fn a_barge_in_recording_cancels_prompts_and_records_but_keeps_queued_keys() {
 fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_once() {
     let mut rig = Rig::new(1);
     rig.open_two();
-    rig.send(WorkerCommand::Record {
-        call: call(B),
-        operation: op("rec"),
-        settings: record("", 20, false),
-        prompt: Resolution::Ready(vec![]),
-    });
-    rig.send(WorkerCommand::Play {
-        call: call(A),
-        operation: op("bad"),
-        prompts: Resolution::Pending,
-    });
+    rig.send(record_op(
+        call(B),
+        op("rec"),
+        record("", 20, false),
+        Resolution::Ready(vec![]),
+    ));
+    rig.send(play(call(A), op("bad"), Resolution::Pending));
     rig.run_until(Duration::from_millis(60), |_| false);
     let failure = PromptFailure {
         result: ResultCode::MediaUnusable,
@@ -443,7 +466,9 @@ fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_
     assert_eq!(bad.detail.as_deref(), Some(failure.detail.as_str()));
 
     // A hangs up: B's recording of A ends on the next tick, not at its 20 s maximum.
-    rig.send(WorkerCommand::Close { call: call(A) });
+    rig.send(WorkerCommand::media(MediaCommand::CloseLeg {
+        call: call(A),
+    }));
     let events = rig.run_until(Duration::from_millis(100), |e| finished_count(e) >= 1);
     let rec = outcome_of(&events, "rec").expect("B's recording ended");
     assert_eq!(rec.result, ResultCode::OperationCompleted);
@@ -454,29 +479,33 @@ fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_
     assert!(rec.recording.is_some());
 
     // B hangs up too: its recordings go with its call, and the clip buffer returns to the pool.
-    rig.send(WorkerCommand::Close { call: call(B) });
+    rig.send(WorkerCommand::media(MediaCommand::CloseLeg {
+        call: call(B),
+    }));
     rig.run_until(Duration::from_millis(40), |_| false);
     assert!(rig.worker.is_idle());
     assert_eq!(rig.recordings.sweep(rig.now()), 0);
     rig.run_until(Duration::from_millis(40), |_| false);
-    rig.send(WorkerCommand::Open {
+    rig.send(WorkerCommand::media(MediaCommand::OpenLeg {
         call: call("c"),
         conversation: ConversationId::from("c2"),
         participant: ParticipantId::from("pc"),
         hosting: Hosting::Service,
-    });
-    rig.send(WorkerCommand::Open {
+        prefetch: vec![],
+    }));
+    rig.send(WorkerCommand::media(MediaCommand::OpenLeg {
         call: call("d"),
         conversation: ConversationId::from("c2"),
         participant: ParticipantId::from("pd"),
         hosting: Hosting::Service,
-    });
-    rig.send(WorkerCommand::Record {
-        call: call("c"),
-        operation: op("again"),
-        settings: record("", 1, false),
-        prompt: Resolution::Ready(vec![]),
-    });
+        prefetch: vec![],
+    }));
+    rig.send(record_op(
+        call("c"),
+        op("again"),
+        record("", 1, false),
+        Resolution::Ready(vec![]),
+    ));
     let events = rig.run_until(Duration::from_secs(2), |e| finished_count(e) >= 1);
     assert_eq!(
         outcome_of(&events, "again").unwrap().result,
@@ -489,12 +518,12 @@ fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_
 fn a_recording_without_a_free_buffer_fails_and_is_counted() {
     let mut rig = Rig::new(0);
     rig.open_two();
-    rig.send(WorkerCommand::Record {
-        call: call(B),
-        operation: op("rec"),
-        settings: record("", 5, false),
-        prompt: Resolution::Ready(vec![]),
-    });
+    rig.send(record_op(
+        call(B),
+        op("rec"),
+        record("", 5, false),
+        Resolution::Ready(vec![]),
+    ));
     let events = rig.run_until(Duration::from_millis(40), |e| finished_count(e) >= 1);
     let outcome = outcome_of(&events, "rec").unwrap();
     assert_eq!(outcome.result, ResultCode::OperationMediaFailure);
@@ -514,16 +543,18 @@ fn a_muted_bot_is_heard_as_silence() {
     let mut rig = Rig::new(1);
     rig.open_two();
     let keys = rig.tone_prompt("7");
-    rig.send(WorkerCommand::SubscribeTones { call: call(B) });
-    rig.send(WorkerCommand::SelfMute {
+    rig.send(WorkerCommand::media(MediaCommand::SubscribeTones {
+        call: call(B),
+    }));
+    rig.send(WorkerCommand::media(MediaCommand::SetSelfMuted {
         call: call(A),
         muted: true,
-    });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("k1"),
-        tones: Resolution::Ready(vec![keys.clone()]),
-    });
+    }));
+    rig.send(send_dtmf(
+        call(A),
+        op("k1"),
+        Resolution::Ready(vec![keys.clone()]),
+    ));
     let events = rig.run_until(Duration::from_secs(1), |e| finished_count(e) >= 1);
     assert!(
         !events
@@ -531,20 +562,16 @@ fn a_muted_bot_is_heard_as_silence() {
             .any(|e| matches!(e, MediaEvent::ToneDetected { .. })),
         "{events:?}"
     );
-    rig.send(WorkerCommand::ServerMute {
+    rig.send(WorkerCommand::media(MediaCommand::SetServerMuted {
         conversation: ConversationId::from("conv"),
         participant: ParticipantId::from("part-a"),
         muted: false,
-    });
-    rig.send(WorkerCommand::SelfMute {
+    }));
+    rig.send(WorkerCommand::media(MediaCommand::SetSelfMuted {
         call: call(A),
         muted: false,
-    });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("k2"),
-        tones: Resolution::Ready(vec![keys]),
-    });
+    }));
+    rig.send(send_dtmf(call(A), op("k2"), Resolution::Ready(vec![keys])));
     let events = rig.run_until(Duration::from_secs(1), |e| finished_count(e) >= 1);
     assert!(
         events
@@ -558,26 +585,25 @@ fn a_muted_bot_is_heard_as_silence() {
 fn a_third_member_is_linked_and_every_key_names_its_presser() {
     let mut rig = Rig::new(1);
     rig.open_two();
-    rig.send(WorkerCommand::Open {
+    rig.send(WorkerCommand::media(MediaCommand::OpenLeg {
         call: call("call-c"),
         conversation: ConversationId::from("conv"),
         participant: ParticipantId::from("part-c"),
         hosting: Hosting::Service,
-    });
+        prefetch: vec![],
+    }));
     rig.run_until(Duration::from_millis(60), |_| false);
     let four = rig.tone_prompt("4");
     let six = rig.tone_prompt("6");
-    rig.send(WorkerCommand::SubscribeTones { call: call(B) });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call(A),
-        operation: op("a4"),
-        tones: Resolution::Ready(vec![four]),
-    });
-    rig.send(WorkerCommand::SendDtmf {
-        call: call("call-c"),
-        operation: op("c6"),
-        tones: Resolution::Ready(vec![six]),
-    });
+    rig.send(WorkerCommand::media(MediaCommand::SubscribeTones {
+        call: call(B),
+    }));
+    rig.send(send_dtmf(call(A), op("a4"), Resolution::Ready(vec![four])));
+    rig.send(send_dtmf(
+        call("call-c"),
+        op("c6"),
+        Resolution::Ready(vec![six]),
+    ));
     let events = rig.run_until(Duration::from_secs(1), |e| finished_count(e) >= 2);
     let mut tones: Vec<(char, String)> = events
         .iter()

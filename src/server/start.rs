@@ -16,7 +16,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use super::shutdown::Shutdown;
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::auth::tokens::TokenService;
-use crate::calls::runtime::CallService;
+use crate::calls::media::MediaEventSink;
+use crate::calls::runtime::{CallService, MEDIA_EVENT_QUEUE};
 use crate::config::Config;
 use crate::http::AppState;
 use crate::media_plane::{MediaEngine, MediaStartError};
@@ -93,13 +94,17 @@ pub fn services(
         config.limits.max_concurrent_calls_per_app,
         config.limits.max_concurrent_calls,
     );
-    let media = MediaEngine::start(&config.media, &public_url)?;
+    // The channels come first: the media plane reports into its event channel from its first
+    // leg on, the call service rings users into the softphone's, and each reads its own.
+    let (media_sink, media_events) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
     let (user_signals, user_signal_receiver) = crate::softphone::signals();
+    let media = MediaEngine::start(&config.media, &public_url, media_sink)?;
     let timers = config.calls.timers();
     let ring_window = timers.user_ring_window;
     let calls = CallService::start(
         timers,
-        Some(media.plane_factory()),
+        media.clone(),
+        media_events,
         Arc::new(notifier.clone()),
         Arc::new(user_signals),
     );

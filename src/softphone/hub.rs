@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::media::{BrowserLeg, BrowserMedia};
+use super::media::BrowserMedia;
 use super::protocol::{PageCallState, ServerMessage, ended_message, party_of, state_message};
 use super::sign_in::{SignIns, SignedInUser};
 use crate::calls::endpoints::{EndpointId, EndpointRegistry, Reach, RingUser};
@@ -25,12 +25,13 @@ use crate::calls::result_codes::ResultCode;
 use crate::calls::runtime::{CallService, UserRinger};
 use crate::calls::validate::{InvalidField, Target};
 use crate::graph::{IdentitySet, ParticipantInfo};
+use crate::media_plane::{WebRtcLeg, WebRtcOfferError};
 
 /// Messages waiting for one page; a page that falls this far behind is sent no more.
 pub const OUTBOX_CAPACITY: usize = 256;
 
 /// Why a page's request was refused; its text goes back to the page as an `error` message.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
     /// Answer or decline of a call that is not ringing on this page.
@@ -54,11 +55,8 @@ pub enum Refusal {
         detail: String,
     },
     /// The media plane did not accept the page's SDP offer.
-    #[error("the media plane refused the offer: {reason}")]
-    OfferRefused {
-        /// What was wrong with the offer, or why the media plane could not take it.
-        reason: String,
-    },
+    #[error("the media plane refused the offer: {0}")]
+    OfferRefused(#[source] WebRtcOfferError),
     /// The directory could not be read.
     #[error("the directory is not available: {reason}")]
     DirectoryUnavailable {
@@ -460,7 +458,7 @@ impl Softphone {
             .inner
             .media
             .accept_offer(
-                BrowserLeg {
+                WebRtcLeg {
                     call: leg.clone(),
                     conversation,
                     participant,
@@ -472,9 +470,7 @@ impl Softphone {
             Ok(answer) => answer,
             Err(why) => {
                 self.media_lost(call, None, format!("the offer was refused: {why}"));
-                return Err(Refusal::OfferRefused {
-                    reason: why.to_string(),
-                });
+                return Err(Refusal::OfferRefused(why));
             }
         };
         let kept = {

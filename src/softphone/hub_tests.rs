@@ -7,16 +7,19 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::media::{BoxFuture, BrowserAnswer, BrowserLeg, BrowserMedia};
+use super::media::{BoxFuture, BrowserAnswer, BrowserMedia};
 use super::protocol::{PageCallState, ServerMessage};
 use super::sign_in::SignedInUser;
 use super::*;
 use crate::calls::call::{AppRef, CallTimers};
 use crate::calls::endpoints::{EndpointRegistry, Reach};
 use crate::calls::ids::CallId;
+use crate::calls::media::signalling_only::SignallingOnlyMedia;
 use crate::calls::notify::Outbound;
 use crate::calls::runtime::{CallService, NotificationSink};
 use crate::calls::validate;
+use crate::media_plane::{WebRtcLeg, WebRtcOfferError};
+use crate::webrtc::EdgeError;
 
 const RING: Duration = Duration::from_secs(3);
 
@@ -51,14 +54,17 @@ struct StandInMedia {
 impl BrowserMedia for StandInMedia {
     fn accept_offer(
         &self,
-        _leg: BrowserLeg,
+        _leg: WebRtcLeg,
         offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
+    ) -> BoxFuture<'_, Result<BrowserAnswer, WebRtcOfferError>> {
         let (vanish, vanished) = oneshot::channel();
         self.vanish.lock().unwrap().push(vanish);
         Box::pin(async move {
             if offer_sdp != "offer" {
-                return Err(format!("not an offer: {offer_sdp}"));
+                return Err(WebRtcOfferError::Offer(EdgeError::InvalidSdp {
+                    kind: "offer",
+                    reason: format!("not an offer: {offer_sdp}"),
+                }));
             }
             Ok(BrowserAnswer {
                 sdp: "answer".into(),
@@ -89,7 +95,8 @@ fn setup() -> Setup {
         ..CallTimers::default()
     };
     let (signals, signal_receiver) = super::signals();
-    let calls = CallService::start(timers, None, recorder.clone(), Arc::new(signals));
+    let (plane, events) = SignallingOnlyMedia::plane();
+    let calls = CallService::start(timers, plane, events, recorder.clone(), Arc::new(signals));
     let softphone = Softphone::start(RING, media.clone(), calls.clone(), signal_receiver);
     let (endpoint, page) = softphone.register(&SignedInUser {
         id: "u".into(),

@@ -1,27 +1,17 @@
 //! The softphone's seam to the media plane: answer a page's WebRTC offer as a member of a
 //! conversation, learn when the page's media is gone on its own, and close it.
 //!
-//! A trait rather than the media engine itself so a server without a media plane (and the
-//! pure-logic tests) can run the softphone's signaling.
+//! A trait rather than the media engine itself so the hub's tests can run the softphone's
+//! signaling against a stand-in, in paused time, without sockets.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::calls::ids::{CallId, ConversationId, ParticipantId};
+use crate::calls::ids::CallId;
+use crate::media_plane::{WebRtcLeg, WebRtcLegState, WebRtcOfferError};
 
 /// A boxed future that can move between threads.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A page's media in a conversation: the leg id the softphone picked for it, and the member.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrowserLeg {
-    /// The leg id (the user has no call of its own; this names the media leg).
-    pub call: CallId,
-    /// The conversation the page's audio joins.
-    pub conversation: ConversationId,
-    /// The user's participant id (it names who pressed a key).
-    pub participant: ParticipantId,
-}
 
 /// The media plane's answer to a page's offer.
 pub struct BrowserAnswer {
@@ -34,52 +24,27 @@ pub struct BrowserAnswer {
 
 /// What answers pages' offers.
 pub trait BrowserMedia: Send + Sync + 'static {
-    /// Answers the page's offer; the member joins the conversation's audio at once.
+    /// Answers the page's offer for `leg` (the leg id the softphone picked for the page's media,
+    /// its conversation and the user's participant id); the member joins the conversation's
+    /// audio at once.
     fn accept_offer(
         &self,
-        leg: BrowserLeg,
+        leg: WebRtcLeg,
         offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>>;
+    ) -> BoxFuture<'_, Result<BrowserAnswer, WebRtcOfferError>>;
 
     /// Tears the leg down (no event follows).
     fn close(&self, call: &CallId);
 }
 
-/// A server without a media plane: every offer is refused with the reason.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoBrowserMedia;
-
-impl BrowserMedia for NoBrowserMedia {
-    fn accept_offer(
-        &self,
-        _leg: BrowserLeg,
-        _offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
-        Box::pin(async {
-            Err("this server runs without a media plane: calls have no audio".to_owned())
-        })
-    }
-
-    fn close(&self, _call: &CallId) {}
-}
-
 impl BrowserMedia for crate::media_plane::MediaEngine {
     fn accept_offer(
         &self,
-        leg: BrowserLeg,
+        leg: WebRtcLeg,
         offer_sdp: String,
-    ) -> BoxFuture<'_, Result<BrowserAnswer, String>> {
-        use crate::media_plane::{WebRtcLeg, WebRtcLegState};
+    ) -> BoxFuture<'_, Result<BrowserAnswer, WebRtcOfferError>> {
         Box::pin(async move {
-            let leg = WebRtcLeg {
-                call: leg.call,
-                conversation: leg.conversation,
-                participant: leg.participant,
-            };
-            let answer = self
-                .accept_webrtc_offer(leg, offer_sdp)
-                .await
-                .map_err(|e| e.to_string())?;
+            let answer = self.accept_webrtc_offer(leg, offer_sdp).await?;
             let mut state = answer.state;
             let gone: BoxFuture<'static, Option<String>> = Box::pin(async move {
                 loop {

@@ -65,9 +65,9 @@ impl Rig {
             ..MediaSettings::default()
         };
         settings.prompts.dir = prompts.path().to_owned();
-        let engine = MediaEngine::start(&settings, "http://test").unwrap();
         let (sink, events) = MediaEventSink::channel(4096);
-        let plane = (engine.plane_factory())(sink);
+        let engine = MediaEngine::start(&settings, "http://test", sink).unwrap();
+        let plane: Arc<dyn MediaPlane> = engine.clone();
         Rig {
             engine,
             plane,

@@ -1,5 +1,6 @@
-//! A conversation on a worker: its members (bots and people in browsers) and the 20 ms exchange
-//! of their audio.
+//! The audio side of a conversation on a worker: its members' media (bots and people in
+//! browsers) and the 20 ms exchange of their audio. Who is in the conversation, and in what
+//! state, is the call layer's (`calls::conversation`); this is only what they hear and say.
 //!
 //! Every bot has its own `MediaSession` with exactly one leg, its *link*: what the bot hears
 //! and where its prompts, beeps and keys go. A browser has no session; it is a peer of the
@@ -32,10 +33,10 @@
 mod exchange;
 mod room;
 
-use switchboard_media::session::LegId;
+use switchboard_media::session::{LegId, SessionError};
 use tokio::sync::watch;
 
-use super::browser::BrowserLeg;
+use super::browser::BrowserMember;
 use super::env::WorkerEnv;
 use super::leg::HostedLeg;
 use super::webrtc_legs::WebRtcLegState;
@@ -53,7 +54,7 @@ pub enum MemberMedia {
     /// A bot whose media Switchboard runs (service- or app-hosted).
     Bot(Box<HostedLeg>),
     /// A person in a browser, through the worker's WebRTC edge.
-    Browser(Box<BrowserLeg>),
+    Browser(Box<BrowserMember>),
 }
 
 /// Speaking as measured, and as last reported to the control plane.
@@ -65,8 +66,9 @@ struct Voice {
     reported_at: u64,
 }
 
-/// One member of the conversation.
-pub struct Member {
+/// One member's audio in the conversation: how it is carried, its mutes, its room leg and
+/// whether it is speaking.
+pub struct MemberAudio {
     /// The leg.
     pub call: CallId,
     /// Its participant id.
@@ -82,9 +84,14 @@ pub struct Member {
     voice: Voice,
 }
 
-impl Member {
-    fn new(call: CallId, participant: ParticipantId, media: MemberMedia, muted: bool) -> Member {
-        Member {
+impl MemberAudio {
+    fn new(
+        call: CallId,
+        participant: ParticipantId,
+        media: MemberMedia,
+        muted: bool,
+    ) -> MemberAudio {
+        MemberAudio {
             call,
             participant,
             media,
@@ -109,7 +116,7 @@ impl Member {
     }
 
     /// The browser's leg, if it is a browser.
-    pub fn browser_mut(&mut self) -> Option<&mut BrowserLeg> {
+    pub fn browser_mut(&mut self) -> Option<&mut BrowserMember> {
         match &mut self.media {
             MemberMedia::Browser(leg) => Some(leg),
             MemberMedia::Bot(_) => None,
@@ -125,24 +132,59 @@ impl Member {
     }
 }
 
-/// Why a leg could not join.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinRefused(pub String);
+/// Why a leg could not join its conversation's audio.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinRefused {
+    /// The conversation has as many members as one worker mixes.
+    #[error(
+        "the conversation already has {max} participants with media, the most one media worker \
+         mixes"
+    )]
+    Full {
+        /// The most members a conversation has ([`MAX_MEMBERS`]).
+        max: usize,
+    },
+    /// The newcomer's session, or the room the conversation now needs, could not be set up.
+    #[error(transparent)]
+    Session(#[from] SessionSetupError),
+}
 
-/// The members of one conversation on this worker.
-pub struct Conversation {
+/// Why a media session for a member could not be set up: a bot's own, or the room's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionSetupError {
+    /// A bot's session, or the leg it hears on (its link), could not be made.
+    #[error("media session: {0}")]
+    Bot(#[source] SessionError),
+    /// The room's conference session could not be made.
+    #[error("conference session of {legs} legs: {source}")]
+    Room {
+        /// The legs it was to have.
+        legs: usize,
+        /// What the media crate said.
+        source: SessionError,
+    },
+    /// A member's leg in the room could not be added.
+    #[error("conference session: {0}")]
+    RoomLeg(#[source] SessionError),
+}
+
+/// The audio of one conversation on this worker: its members', the room that mixes three or more,
+/// and the server mutes that also hold for members who join later.
+pub struct ConversationAudio {
     /// Its id.
     pub id: ConversationId,
-    members: Vec<Member>,
+    members: Vec<MemberAudio>,
     room: Option<Room>,
     server_muted: Vec<ParticipantId>,
     ticks: u64,
 }
 
-impl Conversation {
-    /// An empty conversation.
-    pub fn new(id: ConversationId) -> Conversation {
-        Conversation {
+impl ConversationAudio {
+    /// A conversation's audio with nobody in it yet.
+    pub fn new(id: ConversationId) -> ConversationAudio {
+        ConversationAudio {
             id,
             members: Vec::new(),
             room: None,
@@ -167,7 +209,7 @@ impl Conversation {
     }
 
     /// The member for `call`.
-    pub fn member_mut(&mut self, call: &CallId) -> Option<&mut Member> {
+    pub fn member_mut(&mut self, call: &CallId) -> Option<&mut MemberAudio> {
         self.members.iter_mut().find(|m| m.call == *call)
     }
 
@@ -183,7 +225,7 @@ impl Conversation {
         participant: ParticipantId,
         hosting: Hosting,
     ) -> Result<(), JoinRefused> {
-        let leg = HostedLeg::new(hosting).map_err(JoinRefused)?;
+        let leg = HostedLeg::new(hosting)?;
         self.join(call, participant, MemberMedia::Bot(Box::new(leg)))
     }
 
@@ -195,7 +237,7 @@ impl Conversation {
         peer: PeerId,
         state: watch::Sender<WebRtcLegState>,
     ) -> Result<(), JoinRefused> {
-        let leg = BrowserLeg::new(peer, state);
+        let leg = BrowserMember::new(peer, state);
         self.join(call, participant, MemberMedia::Browser(Box::new(leg)))
     }
 
@@ -206,19 +248,16 @@ impl Conversation {
         media: MemberMedia,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= MAX_MEMBERS {
-            return Err(JoinRefused(format!(
-                "the conversation already has {MAX_MEMBERS} participants with media, the most \
-                 one media worker mixes"
-            )));
+            return Err(JoinRefused::Full { max: MAX_MEMBERS });
         }
         let muted = self.server_muted.contains(&participant);
         self.members
-            .push(Member::new(call, participant, media, muted));
+            .push(MemberAudio::new(call, participant, media, muted));
         if let Err(reason) = self.relink() {
             // Undo: the others go back to how they were joined before.
             self.members.pop();
             let _ = self.relink();
-            return Err(JoinRefused(reason));
+            return Err(reason.into());
         }
         Ok(())
     }
@@ -226,7 +265,7 @@ impl Conversation {
     /// Removes a leg. A bot's session ends without reports (a recording of the others hearing
     /// it goes on; a bot left alone loses its link, ending its recording with callDropped). A
     /// browser's member is handed back for the worker to close its peer.
-    pub fn leave(&mut self, env: &mut WorkerEnv, call: &CallId) -> Option<Box<BrowserLeg>> {
+    pub fn leave(&mut self, env: &mut WorkerEnv, call: &CallId) -> Option<Box<BrowserMember>> {
         let index = self.members.iter().position(|m| m.call == *call)?;
         let member = self.members.remove(index);
         if let (Some(room), Some(leg)) = (self.room.as_mut(), member.room_leg) {
@@ -276,7 +315,7 @@ impl Conversation {
     }
 
     /// Joins the members the way their number asks for (see the module documentation).
-    fn relink(&mut self) -> Result<(), String> {
+    fn relink(&mut self) -> Result<(), SessionSetupError> {
         for member in self.members.iter_mut() {
             if let Some(browser) = member.browser_mut() {
                 browser.source_changed();

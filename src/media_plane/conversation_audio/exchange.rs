@@ -7,7 +7,7 @@ use switchboard_media::dtmf::Digit;
 use switchboard_media::session::{Event, LegId, Output};
 
 use super::room::Room;
-use super::{Conversation, Member, MemberMedia};
+use super::{ConversationAudio, MemberAudio, MemberMedia};
 use crate::calls::media::MediaEvent;
 use crate::media_plane::browser::PeerSender;
 use crate::media_plane::env::WorkerEnv;
@@ -18,7 +18,7 @@ use crate::webrtc::{AudioPacket, TelephoneEventPacket};
 /// level meter.
 pub const SPEAKING_REPORT_TICKS: u64 = 25;
 
-impl Conversation {
+impl ConversationAudio {
     /// One 20 ms tick: every bot's session and the room (if any) tick, their packets go to the
     /// members who hear them (browsers through `out`), keys and speaking changes are reported,
     /// and the bots' operations advance.
@@ -30,7 +30,7 @@ impl Conversation {
             self.tick_direct(env, out, now);
         }
         for member in self.members.iter_mut() {
-            let Member { call, media, .. } = member;
+            let MemberAudio { call, media, .. } = member;
             match media {
                 MemberMedia::Bot(leg) => {
                     leg.count_dropped_events(env);
@@ -59,7 +59,7 @@ impl Conversation {
                 (&mut self.members[i], None)
             };
             let muted = me.muted();
-            let Member { call, media, .. } = me;
+            let MemberAudio { call, media, .. } = me;
             let MemberMedia::Bot(leg) = media else {
                 continue;
             };
@@ -113,10 +113,10 @@ impl Conversation {
 
     /// Three or more: bots feed the room, the room feeds everyone.
     fn tick_room(&mut self, env: &mut WorkerEnv, out: &mut impl PeerSender, now: Instant) {
-        let Conversation { members, room, .. } = self;
+        let ConversationAudio { members, room, .. } = self;
         let room = room.as_mut().expect("tick_room runs with a room");
         for member in members.iter_mut() {
-            let Member {
+            let MemberAudio {
                 call,
                 media,
                 room_leg,
@@ -303,7 +303,7 @@ impl Conversation {
     }
 
     /// Member `index` and, in a two-member conversation, the other one.
-    fn pair_mut(&mut self, index: usize) -> Option<(&mut Member, Option<&mut Member>)> {
+    fn pair_mut(&mut self, index: usize) -> Option<(&mut MemberAudio, Option<&mut MemberAudio>)> {
         match (self.members.len(), index) {
             (2, 0) => {
                 let (a, b) = self.members.split_at_mut(1);
@@ -320,13 +320,13 @@ impl Conversation {
 
 /// Member `presser` pressed `digit` (heard by the room): every other bot that subscribed hears
 /// of it, naming the presser, and a recording of any other bot that stops on it ends.
-fn key_pressed(env: &WorkerEnv, members: &mut [Member], presser: usize, digit: Digit) {
+fn key_pressed(env: &WorkerEnv, members: &mut [MemberAudio], presser: usize, digit: Digit) {
     let who = members[presser].participant.clone();
     for (i, member) in members.iter_mut().enumerate() {
         if i == presser {
             continue;
         }
-        let Member { call, media, .. } = member;
+        let MemberAudio { call, media, .. } = member;
         let MemberMedia::Bot(leg) = media else {
             continue;
         };

@@ -5,6 +5,8 @@
 
 use switchboard_media::mixer::MAX_LEGS;
 use switchboard_media::session::{LegConfig, LegId};
+
+use super::SessionSetupError;
 use switchboard_media::{MediaSession, SessionConfig};
 
 /// Legs of the smallest room; rooms grow by doubling (up to the media crate's limit).
@@ -21,7 +23,7 @@ pub(super) struct Room {
 impl Room {
     /// A room with space for `members` (rounded up to a power of two, so a growing meeting
     /// rebuilds it rarely).
-    pub(super) fn for_members(members: usize) -> Result<Room, String> {
+    pub(super) fn for_members(members: usize) -> Result<Room, SessionSetupError> {
         let legs = members.next_power_of_two().clamp(MIN_ROOM_LEGS, MAX_LEGS);
         let session = MediaSession::new(SessionConfig {
             max_legs: legs,
@@ -33,7 +35,7 @@ impl Room {
             // Room for a burst of key presses and speech changes of many members per tick.
             event_capacity: 4 * legs + 64,
         })
-        .map_err(|e| format!("conference session of {legs} legs: {e}"))?;
+        .map_err(|source| SessionSetupError::Room { legs, source })?;
         Ok(Room {
             session,
             owners: vec![None; legs],
@@ -46,7 +48,7 @@ impl Room {
     }
 
     /// A new leg for a member, numbered from a random start as RFC 3550 asks.
-    pub(super) fn add_leg(&mut self) -> Result<LegId, String> {
+    pub(super) fn add_leg(&mut self) -> Result<LegId, SessionSetupError> {
         let config = LegConfig {
             initial_sequence: rand::random(),
             initial_timestamp: rand::random(),
@@ -54,6 +56,6 @@ impl Room {
         };
         self.session
             .add_leg(config)
-            .map_err(|e| format!("conference session: {e}"))
+            .map_err(SessionSetupError::RoomLeg)
     }
 }
