@@ -16,10 +16,11 @@
 //! | people | [`softphone`] | signed-in pages, ringing users, their calls |
 //! | calls | [`meetings`], [`media_plane`], [`calls`] | meeting rules; media workers; call state |
 //! | delivery and data | [`notify`], [`store`], [`throttle`], [`auth`] | webhooks; SQLite; limits; tokens |
-//! | vocabulary | [`graph`], [`webrtc`], [`metrics`] | Graph JSON; the WebRTC edge; metric names |
+//! | vocabulary | [`graph`], [`webrtc`], [`address_policy`], [`metrics`] | Graph JSON; the WebRTC edge; where the server may connect; metric names |
 
 #![forbid(unsafe_code)]
 
+pub mod address_policy;
 pub mod auth;
 pub mod bots;
 pub mod calls;

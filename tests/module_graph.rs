@@ -28,6 +28,7 @@ const LAYERS: &[&str] = &[
     "auth",
     "graph",
     "webrtc",
+    "address_policy",
     "metrics",
 ];
 

@@ -13,6 +13,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
 use super::settings::PromptSettings;
+use crate::address_policy::{
+    AddressRefused, Purpose, check_addresses, check_literal, non_public_kind,
+};
 
 /// A fetch that was refused or failed: the URL and why, naming the value and the limit.
 #[derive(Debug, thiserror::Error)]
@@ -73,17 +76,6 @@ pub enum FetchFailure {
     Request(#[source] reqwest::Error),
 }
 
-/// An address a prompt may not come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressRefused {
-    /// The host as named (a name, or an address literal).
-    pub host: String,
-    /// The address it is, or resolves to.
-    pub ip: IpAddr,
-    /// What kind of non-public address it is (see [`non_public_kind`]).
-    pub kind: &'static str,
-}
-
 /// A redirect the fetcher does not follow. No error source: the words already say it all, and an
 /// [`AddressRefused`] inside would make the fetch report the address without the redirect.
 #[derive(Debug)]
@@ -118,66 +110,6 @@ impl std::fmt::Display for RedirectRefused {
 
 impl StdError for RedirectRefused {}
 
-impl std::fmt::Display for AddressRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let AddressRefused { host, ip, kind } = self;
-        if host.trim_matches(['[', ']']) == ip.to_string() {
-            write!(f, "{ip} is a {kind} address")?;
-        } else {
-            write!(f, "{host} resolves to {ip}, a {kind} address")?;
-        }
-        f.write_str(
-            "; prompts may only come from public addresses \
-             (set media.prompts.allow_private_addresses to allow it)",
-        )
-    }
-}
-
-impl StdError for AddressRefused {}
-
-/// What kind of non-public address `ip` is, or `None` for a public one.
-pub fn non_public_kind(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            if v4.is_loopback() {
-                Some("loopback")
-            } else if v4.is_private() {
-                Some("private")
-            } else if v4.is_link_local() {
-                Some("link-local")
-            } else if v4.is_unspecified() || o[0] == 0 {
-                Some("unspecified")
-            } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-                Some("shared (carrier-grade NAT)")
-            } else if v4.is_multicast() || v4.is_broadcast() || o[0] >= 240 {
-                Some("multicast or reserved")
-            } else {
-                None
-            }
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return non_public_kind(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if (first & 0xfe00) == 0xfc00 {
-                Some("unique-local (private)")
-            } else if (first & 0xffc0) == 0xfe80 {
-                Some("link-local")
-            } else if v6.is_multicast() {
-                Some("multicast")
-            } else {
-                None
-            }
-        }
-    }
-}
-
 /// The client's resolver: the system's, then the public-address check.
 struct CheckedResolver {
     allow_private: bool,
@@ -190,12 +122,8 @@ impl Resolve for CheckedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private
-                && let Some((ip, kind)) = addrs
-                    .iter()
-                    .find_map(|a| non_public_kind(a.ip()).map(|k| (a.ip(), k)))
-            {
-                return Err(Box::new(AddressRefused { host, ip, kind }) as _);
+            if let Err(refused) = check_addresses(&host, &addrs, allow_private, Purpose::Prompt) {
+                return Err(Box::new(refused) as _);
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -232,6 +160,7 @@ impl PromptFetcher {
                     host: host.to_owned(),
                     ip,
                     kind,
+                    purpose: Purpose::Prompt,
                 };
                 return attempt.error(RedirectRefused::Address { url, refused });
             }
@@ -265,16 +194,10 @@ impl PromptFetcher {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(fail(FetchFailure::NotHttp));
         }
-        if !self.settings.allow_private_addresses
-            && let Some(host) = url.host_str()
-            && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
-            && let Some(kind) = non_public_kind(ip)
+        if let Some(host) = url.host_str()
+            && let Err(refused) =
+                check_literal(host, self.settings.allow_private_addresses, Purpose::Prompt)
         {
-            let refused = AddressRefused {
-                host: host.to_owned(),
-                ip,
-                kind,
-            };
             return Err(fail(FetchFailure::Address(refused)));
         }
         let deadline = Duration::from_millis(self.settings.fetch_timeout_ms);
