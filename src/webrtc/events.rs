@@ -48,7 +48,7 @@ pub enum EdgeEvent {
     },
     /// The peer is gone; the edge has already forgotten it. Logged once by the edge.
     Disconnected {
-        /// The peer that is gone; its id is never reused for another peer.
+        /// The peer that is gone; a later peer in its slot gets a new generation, so a new id.
         peer: PeerId,
         /// Why.
         reason: DisconnectReason,
