@@ -344,7 +344,7 @@ pub struct AppConfig {
     pub calling_webhook: Option<String>,
 }
 
-/// A user entry.
+/// A `[[users]]` entry: a person of the directory, seeded into the store at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
@@ -384,7 +384,7 @@ pub enum ConfigError {
     /// The file named with `--config` does not exist.
     #[error("config file {path} does not exist")]
     Missing {
-        /// The path given.
+        /// The path given with `--config`.
         path: PathBuf,
     },
     /// A key has the wrong type, an unknown name, or the TOML does not parse.

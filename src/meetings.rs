@@ -25,7 +25,7 @@ pub struct Organizer {
     pub display_name: Option<String>,
     /// The user's principal name.
     pub upn: Option<String>,
-    /// The tenant.
+    /// The user's tenant id, written on the organizer's identity.
     pub tenant_id: String,
 }
 
@@ -195,9 +195,9 @@ pub fn matches(meeting: &OnlineMeeting, filter: &MeetingFilter) -> bool {
 pub enum MeetingRef {
     /// By join id, with the passcode if given.
     JoinMeetingId {
-        /// The join id.
+        /// The meeting's `joinMeetingId` (the number people type to join).
         id: String,
-        /// The passcode sent.
+        /// The passcode the join request sent, checked if the meeting requires one.
         passcode: Option<String>,
     },
     /// By the meeting's chat thread (organizer meeting info plus chatInfo).

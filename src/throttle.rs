@@ -110,9 +110,9 @@ pub enum AdmissionError {
         "application {app_id} already has {limit} concurrent calls, the most allowed (limits.max_concurrent_calls_per_app); end a call first"
     )]
     AppLimit {
-        /// The application.
+        /// The app (client) id whose calls are at the cap.
         app_id: String,
-        /// Its limit.
+        /// The cap (`limits.max_concurrent_calls_per_app`).
         limit: u32,
     },
     /// The server holds its maximum number of calls.
@@ -120,7 +120,7 @@ pub enum AdmissionError {
         "the server already carries {limit} concurrent calls, the most allowed (limits.max_concurrent_calls); try again later"
     )]
     ServerLimit {
-        /// The limit.
+        /// The cap (`limits.max_concurrent_calls`).
         limit: u32,
     },
 }

@@ -63,9 +63,9 @@ pub struct JitterStats {
 pub enum Playout<'a> {
     /// Decode this packet, whose RTP timestamp is `timestamp`.
     Packet {
-        /// The Opus payload.
+        /// The received Opus frame to decode, as it arrived.
         payload: &'a [u8],
-        /// Its RTP timestamp.
+        /// Its RTP timestamp (48 kHz clock), as on the wire.
         timestamp: u32,
     },
     /// The frame is missing but the next packet is here: decode its in-band FEC.
@@ -137,7 +137,7 @@ impl Default for JitterBuffer {
 }
 
 impl JitterBuffer {
-    /// An empty buffer.
+    /// A buffer that has seen no packet yet, at the initial play-out delay.
     pub fn new() -> JitterBuffer {
         JitterBuffer {
             slots: [EMPTY_SLOT; SLOTS],
@@ -157,7 +157,7 @@ impl JitterBuffer {
         }
     }
 
-    /// The counters so far.
+    /// Totals so far: received, duplicate, late, lost, FEC-recovered, concealed, discarded.
     pub fn stats(&self) -> JitterStats {
         self.stats
     }

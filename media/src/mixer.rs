@@ -107,7 +107,7 @@ impl Default for MixBus {
 }
 
 impl MixBus {
-    /// An empty bus.
+    /// A bus holding silence, ready for the tick's first `add`.
     pub fn new() -> MixBus {
         MixBus {
             total: [0; FRAME_SAMPLES],

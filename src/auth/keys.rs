@@ -37,7 +37,7 @@ pub enum KeyError {
     /// Reading or writing the key file failed.
     #[error("signing key file {path}: {source}")]
     Io {
-        /// The key file.
+        /// The signing key's path (`<data_dir>/keys/signing-key.pem`).
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -47,7 +47,7 @@ pub enum KeyError {
         "signing key file {path} is not usable ({reason}); allowed: an RSA private key of 2048 bits or more in PKCS#8 PEM (\"BEGIN PRIVATE KEY\"); delete it to generate a new one"
     )]
     Invalid {
-        /// The key file.
+        /// The signing key's path (`<data_dir>/keys/signing-key.pem`).
         path: PathBuf,
         /// What was wrong.
         reason: String,

@@ -59,7 +59,7 @@ pub struct NotificationClaims {
 /// A freshly issued access token.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
-    /// The compact JWT.
+    /// The signed JWT in compact form, sent as `Authorization: Bearer …`.
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
@@ -68,7 +68,7 @@ pub struct IssuedToken {
 /// Why a bearer token was refused. Messages are safe to return to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// The token has expired.
+    /// Its `exp` has passed (beyond the clock-skew leeway).
     #[error("the access token has expired; get a new one from the token endpoint")]
     Expired,
     /// Not yet valid.

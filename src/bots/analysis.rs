@@ -19,15 +19,15 @@ pub enum AnalysisError {
     /// The service took longer than its `timeout_ms`.
     #[error("analysis service '{service}' did not answer within {timeout:?}")]
     Timeout {
-        /// Service name.
+        /// The service's `name` in its `[[analysis]]` entry.
         service: String,
-        /// Its timeout.
+        /// The time the service was allowed (its `timeout_ms`).
         timeout: Duration,
     },
     /// The service could not be reached or answered with an error status.
     #[error("analysis service '{service}': {detail}")]
     Failed {
-        /// Service name.
+        /// The service's `name` in its `[[analysis]]` entry.
         service: String,
         /// What went wrong.
         detail: String,
@@ -37,9 +37,9 @@ pub enum AnalysisError {
         "analysis service '{service}' answered {body:?}, which is not a JSON object such as {{\"intent\":\"billing\"}}"
     )]
     NotAnObject {
-        /// Service name.
+        /// The service's `name` in its `[[analysis]]` entry.
         service: String,
-        /// The start of the body.
+        /// The first 200 characters of what the service answered.
         body: String,
     },
 }

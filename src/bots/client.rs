@@ -21,7 +21,7 @@ pub enum ClientError {
         method: &'static str,
         /// Path or URL.
         path: String,
-        /// The transport error.
+        /// Why the request did not complete (connect, timeout, or reading the body).
         source: reqwest::Error,
     },
     /// The server answered with an error status.
@@ -31,7 +31,7 @@ pub enum ClientError {
         method: &'static str,
         /// Path or URL.
         path: String,
-        /// The status code.
+        /// The HTTP status the server answered with (not 2xx).
         status: u16,
         /// The response body (a Graph error).
         body: String,
@@ -89,7 +89,7 @@ impl GraphClient {
         }
     }
 
-    /// The application id.
+    /// The id of the application this client signs in as.
     pub fn app_id(&self) -> &str {
         &self.app_id
     }

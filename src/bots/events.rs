@@ -40,7 +40,7 @@ pub enum CallNotice {
         /// The reason, when the notification carries one.
         outcome: Option<Outcome>,
     },
-    /// A key press.
+    /// A key the caller pressed (from `toneInfo.tone`: `0`–`9`, `*`, `#`, `A`–`D`).
     Tone(char),
     /// An operation finished (`deleted` on `/operations/{id}`).
     OperationDone {

@@ -55,7 +55,7 @@ pub enum InboxRefusal {
     /// The body is not a JSON `commsNotifications` envelope.
     #[error("the body is not JSON: {reason}")]
     NotJson {
-        /// The parse error.
+        /// What serde_json said about the body, with its line and column.
         reason: String,
     },
 }

@@ -29,7 +29,7 @@ pub enum LaunchError {
     Store {
         /// The bot's name.
         bot: String,
-        /// The store error.
+        /// Why the directory (SQLite) refused to register the bot's application.
         source: crate::store::StoreError,
     },
 }

@@ -69,7 +69,7 @@ pub enum DeadlineKind {
     Transfer,
     /// The answer window of an incoming call.
     Answer,
-    /// The keepAlive window.
+    /// No keepAlive came within the keepAlive window; the call ends with 408/8537.
     KeepAlive,
 }
 
@@ -130,9 +130,9 @@ impl Deadlines {
 /// One app's leg of a conversation.
 #[derive(Debug, Clone)]
 pub struct Call {
-    /// The call id.
+    /// The id in `/communications/calls/{id}`; each leg of a conversation has its own.
     pub id: CallId,
-    /// The owning app.
+    /// The app the call belongs to: only it may act on the call, and its webhook is the fallback.
     pub owner: AppRef,
     /// The conversation this leg belongs to (`callChainId`).
     pub conversation: ConversationId,
@@ -144,21 +144,21 @@ pub struct Call {
     pub state: CallState,
     /// The call's own callback URI, if one was given.
     pub callback_uri: Option<String>,
-    /// The caller.
+    /// Who placed the call (Graph's `source`); for a call the app placed, the app itself.
     pub source: ParticipantInfo,
-    /// The parties called.
+    /// Who the call rings or rang (Graph's `targets`), as the caller sent them.
     pub targets: Vec<InvitationParticipantInfo>,
-    /// Modalities.
+    /// The modalities the app asked for or accepted; audio is always among them.
     pub modalities: Vec<Modality>,
     /// Who hosts the media; `None` until an incoming call is answered.
     pub media_config: Option<MediaConfig>,
-    /// Meeting chat.
+    /// The meeting's chat thread (`chatInfo`), for a call that joins a meeting.
     pub chat_info: Option<ChatInfo>,
-    /// Meeting.
+    /// How the app named the meeting it joins (`meetingInfo`), echoed in the call's view.
     pub meeting_info: Option<MeetingInfo>,
-    /// Subject.
+    /// The group call's subject, as its creator gave it.
     pub subject: Option<String>,
-    /// Call options.
+    /// The app's `callOptions` (roster and escalation flags), echoed with the direction's type.
     pub call_options: Option<CallOptions>,
     /// Why the call ended, or why the last transfer failed.
     pub result_info: Option<ResultInfo>,

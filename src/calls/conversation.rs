@@ -114,7 +114,7 @@ pub struct Conversation {
 }
 
 impl Conversation {
-    /// An empty conversation.
+    /// A conversation of this kind with a fresh id, no members and roster sequence 0.
     pub fn new(kind: ConversationKind) -> Conversation {
         Conversation {
             id: ConversationId::random(),

@@ -1,10 +1,12 @@
-//! How a call target is reached, and the seam through which a signed-in softphone will be rung.
+//! How a call target is reached, and the seam through which a signed-in softphone is rung.
 //!
 //! The API resolves each target's identity before it touches the registry (the directory is in
 //! SQLite and may be slow): an application becomes [`Reach::App`], a user becomes
-//! [`Reach::User`] with the endpoints it is signed in on (from an [`EndpointRegistry`]), anything
-//! else [`Reach::Unreachable`]. When the registry rings a user it emits a [`RingUser`]; the
-//! softphone transport delivers it and later reports the outcome back through
+//! [`Reach::User`] with the endpoints it is signed in on (from an [`EndpointRegistry`]); an
+//! unknown id or a kind of party this server cannot call (a phone number, a guest) is refused
+//! there, naming the target, and [`Reach::Unreachable`] carries the reason for a target
+//! the registry must end the attempt on. When the registry rings a user it emits a
+//! [`RingUser`]; the softphone transport delivers it and later reports the outcome back through
 //! `CallRegistry::user_answered` / `CallRegistry::user_declined`.
 
 use super::call::AppRef;
@@ -29,7 +31,7 @@ pub enum Reach {
     },
     /// Not reachable here: the call attempt ends with this reason.
     Unreachable {
-        /// The result code.
+        /// The reason the attempt ends with (its `resultInfo`).
         code: ResultCode,
         /// Why, in words.
         detail: String,
@@ -39,9 +41,9 @@ pub enum Reach {
 /// A request to ring a user's endpoints for a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RingUser {
-    /// The user.
+    /// The called user's object id in the directory.
     pub user_id: String,
-    /// The endpoints to ring.
+    /// The softphone sessions the user is signed in on, all rung at once.
     pub endpoints: Vec<EndpointId>,
     /// The conversation to join on answer.
     pub conversation: ConversationId,

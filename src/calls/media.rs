@@ -50,50 +50,50 @@ pub enum Hosting {
 pub enum MediaCommand {
     /// Set up media for a leg that has been answered: join it to its conversation's audio.
     OpenLeg {
-        /// The leg.
+        /// The bot's call whose media is set up (its id in `/communications/calls/{id}`).
         call: CallId,
         /// The conversation whose other legs it hears and is heard by.
         conversation: ConversationId,
         /// The leg's participant id, used to name who pressed a key.
         participant: ParticipantId,
-        /// Who runs the media.
+        /// Service-hosted or app-hosted, from the call's `mediaConfig`.
         hosting: Hosting,
         /// Prompts to fetch and cache now (`preFetchMedia`).
         prefetch: Vec<PromptSource>,
     },
     /// Tear down a leg's media.
     CloseLeg {
-        /// The leg.
+        /// The bot's call that is terminating or ended; its operations are dropped unreported.
         call: CallId,
     },
     /// Play prompts in order into the leg (heard by the conversation's other participants).
     PlayPrompts {
-        /// The leg.
+        /// The bot's call the prompts play into (heard by the other participants).
         call: CallId,
-        /// The operation to finish.
+        /// The playPrompt operation to report finished when the last prompt has played.
         operation: OperationId,
         /// The prompts, in order.
         prompts: Vec<PromptSource>,
     },
     /// Record what the leg hears (recordResponse).
     Record {
-        /// The leg.
+        /// The bot's call whose incoming audio (the other participants) is recorded.
         call: CallId,
-        /// The operation to finish.
+        /// The recordResponse operation to report finished, with the clip, when recording stops.
         operation: OperationId,
         /// Prompt, beep, timers, stop tones, barge-in.
         settings: RecordResponse,
     },
     /// Start reporting key presses heard on the leg.
     SubscribeTones {
-        /// The leg.
+        /// The bot's call that sent subscribeToTone.
         call: CallId,
     },
     /// Send keys in-band as audio.
     SendDtmf {
-        /// The leg.
+        /// The bot's call whose outbound audio carries the tones.
         call: CallId,
-        /// The operation to finish.
+        /// The sendDtmfTones operation to report finished when the last tone has been sent.
         operation: OperationId,
         /// Keys in order.
         tones: Vec<Digit>,
@@ -102,23 +102,23 @@ pub enum MediaCommand {
     },
     /// Cancel the leg's running and queued prompt, record and DTMF operations.
     CancelMediaProcessing {
-        /// The leg.
+        /// The bot's call that sent cancelMediaProcessing.
         call: CallId,
     },
     /// The bot mutes (or unmutes) itself: its outbound audio becomes silence.
     SetSelfMuted {
-        /// The leg.
+        /// The bot's call that sent mute or unmute.
         call: CallId,
-        /// Muted or not.
+        /// True to send silence, false to send the bot's audio again.
         muted: bool,
     },
     /// A server mute: drop the audio a participant sends into the conversation.
     SetServerMuted {
-        /// The conversation.
+        /// The conversation whose mix the participant's audio is dropped from.
         conversation: ConversationId,
         /// The participant whose audio is dropped.
         participant: ParticipantId,
-        /// Muted or not.
+        /// True to drop the participant's audio, false to mix it again.
         muted: bool,
     },
 }
@@ -165,21 +165,21 @@ pub struct OperationOutcome {
 pub enum MediaEvent {
     /// The leg's media is up: the call becomes established.
     LegReady {
-        /// The leg.
+        /// The call that becomes established (a bot's call, or a person's WebRTC leg).
         call: CallId,
     },
     /// The leg's media could not be set up or was lost: the call ends with 410/301005.
     LegFailed {
-        /// The leg.
+        /// The call that ends (a bot's call, or a person's WebRTC leg).
         call: CallId,
         /// Why, in words.
         detail: String,
     },
     /// A key press heard on a leg that subscribed to tones.
     ToneDetected {
-        /// The leg that heard it.
+        /// The bot's call that subscribed to tones and heard the key.
         call: CallId,
-        /// The key.
+        /// The key pressed: 0–9, `*`, `#` or A–D (reported as `toneInfo.tone`).
         tone: Digit,
         /// Who pressed it (the participant whose audio carried it), when known.
         participant: Option<ParticipantId>,
@@ -187,18 +187,18 @@ pub enum MediaEvent {
     /// A participant started or stopped speaking (a hint for rosters: at most one change per
     /// participant every 500 ms, measured against that participant's own noise floor).
     SpeakingChanged {
-        /// The conversation.
+        /// The conversation the participant is speaking in.
         conversation: ConversationId,
-        /// Who.
+        /// The participant whose speaking changed (its roster id).
         participant: ParticipantId,
         /// Speaking now, or not.
         speaking: bool,
     },
     /// A prompt, record or DTMF operation ended.
     OperationFinished {
-        /// The leg.
+        /// The bot's call the operation belongs to.
         call: CallId,
-        /// The operation.
+        /// The playPrompt, recordResponse or sendDtmfTones operation that ended.
         operation: OperationId,
         /// How it ended.
         outcome: OperationOutcome,

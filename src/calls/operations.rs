@@ -8,9 +8,9 @@ use crate::graph::{CommsOperation, InvitationParticipantInfo, OperationKind, Ope
 /// One operation of a call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
-    /// The operation id.
+    /// The id in `…/calls/{id}/operations/{id}`, the `Location` the request answered with.
     pub id: OperationId,
-    /// Its Graph subtype.
+    /// Which request started it, written as the operation's `@odata.type`.
     pub kind: OperationKind,
     /// Where it stands.
     pub status: OperationStatus,

@@ -84,7 +84,7 @@ pub enum Transition {
     /// The call moved to a new state, still alive: notify `updated` with the new state. A failed
     /// transfer also carries the `resultInfo` that explains it.
     Moved {
-        /// The new state.
+        /// The state the call is in now; never `terminated` (that is `Ended`).
         to: CallState,
         /// Present when the move reports a failure (a transfer that did not complete).
         result: Option<ResultCode>,

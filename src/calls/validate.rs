@@ -82,7 +82,7 @@ impl InvalidField {
 pub struct Target {
     /// Who to ring.
     pub party: Party,
-    /// The invitation as sent.
+    /// The invitation as the bot sent it, echoed back in the call's `targets`.
     pub info: InvitationParticipantInfo,
 }
 
@@ -104,9 +104,9 @@ pub enum OutgoingKind {
     Group(Vec<Target>),
     /// No targets: join the meeting named by `meetingInfo` (and `chatInfo`).
     JoinMeeting {
-        /// The meeting.
+        /// How the bot names the meeting: a join id and passcode, an organizer, or a token.
         meeting_info: Option<MeetingInfo>,
-        /// The meeting chat.
+        /// The meeting's chat thread; names the meeting with an `organizerMeetingInfo`.
         chat_info: Option<ChatInfo>,
     },
 }
@@ -132,7 +132,7 @@ pub struct CreateCall {
     pub tenant_id: Option<String>,
 }
 
-/// A validated answer.
+/// The body of `POST …/calls/{id}/answer`, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     /// New callback URI, if given.
@@ -145,7 +145,7 @@ pub struct Answer {
     pub call_options: Option<CallOptions>,
 }
 
-/// A validated reject.
+/// The body of `POST …/calls/{id}/reject`, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
     /// Why.
@@ -154,7 +154,7 @@ pub struct Reject {
     pub callback_uri: Option<String>,
 }
 
-/// A validated redirect.
+/// The body of `POST …/calls/{id}/redirect`, checked: 1 to 25 targets and a 15–90 s timeout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redirect {
     /// Targets, rung at once.
@@ -165,7 +165,7 @@ pub struct Redirect {
     pub callback_uri: Option<String>,
 }
 
-/// A validated transfer.
+/// The body of `POST …/calls/{id}/transfer`, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transfer {
     /// Who to transfer to.
@@ -215,7 +215,7 @@ pub struct SendDtmfTones {
     pub client_context: Option<String>,
 }
 
-/// A validated invite.
+/// The body of `POST …/calls/{id}/participants/invite`, checked: 1 to 5 invitees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invite {
     /// Who to invite.

@@ -74,7 +74,7 @@ pub struct ToneInfo {
     pub odata_type: Option<String>,
     /// Increasing per call; orders key presses.
     pub sequence_id: i64,
-    /// The key pressed.
+    /// The key pressed, as Graph names it (`tone1`, `star`, `pound`…).
     pub tone: Tone,
     /// Switchboard extension: the roster id of the participant who pressed the key (Graph has no
     /// way to tell who pressed a key in a multi-party call).
@@ -125,7 +125,7 @@ pub struct Call {
     /// Who placed the call (an app or a user), with its roster participant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ParticipantInfo>,
-    /// The parties called.
+    /// The parties the caller invited, as sent (for an incoming call, the app that was rung).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<InvitationParticipantInfo>>,
     /// The modalities asked for.
@@ -143,7 +143,7 @@ pub struct Call {
     /// The meeting, for meeting calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_info: Option<MeetingInfo>,
-    /// The tenant of the call.
+    /// The owning app's tenant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     /// The owning app's own participant id in the roster.
@@ -161,7 +161,7 @@ pub struct Call {
     /// Group-call subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// The last key press.
+    /// The key press a tone notification reports; absent from every other view of the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tone_info: Option<ToneInfo>,
     /// Keys outside the v1.0 schema that Graph also emits (`terminationReason`…).

@@ -234,7 +234,7 @@ graph_enum! {
 graph_enum! {
     /// The kind of client endpoint of a participant.
     pub enum EndpointType ("endpointType") {
-        /// A regular endpoint.
+        /// An ordinary client such as a softphone page or a bot (Graph's default).
         Default = "default",
         /// Voicemail.
         Voicemail = "voicemail",

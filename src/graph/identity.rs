@@ -60,7 +60,7 @@ pub struct IdentitySet {
     /// An application (a bot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<Identity>,
-    /// A device.
+    /// A device such as a room system; read and echoed, never called by Switchboard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Identity>,
     /// A user of the directory.
@@ -95,7 +95,7 @@ pub enum Party {
     Application(String),
     /// An application instance, by object id.
     ApplicationInstance(String),
-    /// A phone number.
+    /// A phone number; refused as a target, since this server has no PSTN gateway.
     Phone(String),
     /// A guest, by its free-form id.
     Guest(String),

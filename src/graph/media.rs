@@ -112,7 +112,7 @@ pub struct MediaInfo {
 /// A prompt to play: the only concrete `prompt` type of v1.0, `mediaPrompt`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MediaPrompt {
-    /// The audio to play.
+    /// Where the audio comes from: a `uri` to fetch, a `resourceId`, or both.
     pub media_info: Option<MediaInfo>,
 }
 

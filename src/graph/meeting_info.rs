@@ -48,7 +48,7 @@ pub struct JoinMeetingIdMeetingInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenMeetingInfo {
-    /// The token.
+    /// The meeting's token; Switchboard takes it to be the meeting's id.
     #[serde(default)]
     pub token: Option<String>,
 }

@@ -45,12 +45,12 @@ pub struct MeetingParticipants {
     /// The organizer; set by the server to the user the meeting was created for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizer: Option<MeetingParticipantInfo>,
-    /// The attendees.
+    /// The people invited besides the organizer, as the create request listed them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<MeetingParticipantInfo>>,
 }
 
-/// An online meeting.
+/// `onlineMeeting`: a meeting created for a user, with its join link, join id and passcode.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineMeeting {

@@ -91,13 +91,13 @@ impl<'de> Deserialize<'de> for OperationKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommsOperation {
-    /// The subtype.
+    /// Which request made it (`playPromptOperation`, `recordOperation`…), as `@odata.type`.
     #[serde(rename = "@odata.type")]
     pub kind: OperationKind,
     /// `@odata.id`, the operation's path, in notifications.
     #[serde(rename = "@odata.id", default, skip_serializing_if = "Option::is_none")]
     pub odata_id: Option<String>,
-    /// The operation id.
+    /// The id in `…/operations/{id}`; the same in the 200, the GET and the notification.
     pub id: Option<String>,
     /// Where it stands.
     pub status: OperationStatus,

@@ -24,7 +24,7 @@ pub struct ParticipantInfo {
     /// ISO 3166-1 alpha-2 country at call start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
-    /// The kind of endpoint.
+    /// The kind of client (`voicemail`, a Skype for Business phone…); echoed, never set here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_type: Option<EndpointType>,
     /// Language, for example `en-US`.
@@ -103,7 +103,7 @@ pub struct MediaStream {
         skip_serializing_if = "Option::is_none"
     )]
     pub odata_type: Option<String>,
-    /// The kind of media.
+    /// What the stream carries; always `audio` in the rosters Switchboard writes.
     pub media_type: Modality,
     /// The stream's source id in the conversation.
     pub source_id: String,
@@ -148,7 +148,7 @@ pub struct Participant {
         skip_serializing_if = "Option::is_none"
     )]
     pub odata_type: Option<String>,
-    /// The participant id.
+    /// The participant's roster id, the same in every leg's view (`…/participants/{id}`).
     pub id: Option<String>,
     /// Who the participant is.
     pub info: ParticipantInfo,

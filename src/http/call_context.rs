@@ -17,9 +17,9 @@ use crate::store::MeetingRecord;
 
 /// The request's application with the server's call service.
 pub struct Calls {
-    /// The call service.
+    /// Every live call, which the route reads or changes on behalf of `app`.
     pub service: CallService,
-    /// The server state.
+    /// The rest of the server: the directory for targets and meetings, the softphone's endpoints.
     pub state: AppState,
     /// The calling application.
     pub app: AuthenticatedApp,

@@ -49,7 +49,7 @@ pub struct TestNotificationBody {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestNotificationResult {
-    /// The ordering key used.
+    /// The `callId` the notifications were queued under: the one sent, or a fresh id.
     pub call_id: String,
     /// Notifications accepted into the queue.
     pub queued: u32,

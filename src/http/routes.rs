@@ -32,7 +32,7 @@ pub enum Access {
 pub struct RouteEntry {
     /// Who may call it.
     pub access: Access,
-    /// The HTTP method.
+    /// The method it answers (GET, POST or DELETE).
     pub method: Method,
     /// The full path as clients send it (API routes with their `/v1.0` prefix).
     pub path: String,

@@ -45,7 +45,7 @@ pub enum WorkerCommand {
     /// A control-plane command, as submitted, with the audio the engine resolved for it while
     /// routing it.
     Media {
-        /// The command.
+        /// The call layer's command, unchanged since it left the registry.
         command: MediaCommand,
         /// What it plays: the prompts of `PlayPrompts`, the prompt of `Record` (none when it has
         /// none; the worker adds the beep), the keys of `SendDtmf` as one prompt;

@@ -20,13 +20,13 @@ use crate::calls::media::{MediaEvent, MediaEventSink};
 pub struct Shared {
     /// Where events go: the control plane's event channel.
     pub events: MediaEventSink,
-    /// Counters.
+    /// The worker's counters and gauges, exported at `/metrics`.
     pub stats: Arc<WorkerStats>,
     /// Buffers coming back from the recording store.
     pub returned_clips: Arc<ArrayQueue<ClipBuffer>>,
     /// Finished recordings go here.
     pub recordings: Arc<RecordingStore>,
-    /// The record beep.
+    /// The beep played before a recording with `playBeep`, encoded once for every worker.
     pub beep: Arc<Prompt>,
     /// Browser legs that ended on their own go here, for the engine's placement table.
     pub departed: Arc<ArrayQueue<CallId>>,
@@ -38,7 +38,7 @@ pub struct WorkerEnv {
     pub index: usize,
     /// Where events go: the control plane's event channel.
     pub events: MediaEventSink,
-    /// Counters.
+    /// The worker's counters and gauges, exported at `/metrics`.
     pub stats: Arc<WorkerStats>,
     /// Recording buffers.
     pub clips: ClipPools,
@@ -46,7 +46,7 @@ pub struct WorkerEnv {
     pub returned_clips: Arc<ArrayQueue<ClipBuffer>>,
     /// Finished recordings go here.
     pub recordings: Arc<RecordingStore>,
-    /// The record beep.
+    /// The beep played before a recording with `playBeep`, encoded once for every worker.
     pub beep: Arc<Prompt>,
     silence: [u8; MAX_PAYLOAD],
     silence_len: usize,

@@ -32,7 +32,7 @@ pub struct FetchError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchFailure {
-    /// The URL does not parse.
+    /// The `mediaInfo.uri` is not a URL at all.
     #[error("not a URL ({0})")]
     NotAUrl(#[source] Box<dyn StdError + Send + Sync>),
     /// The URL's scheme is neither http nor https.
@@ -55,9 +55,9 @@ pub enum FetchFailure {
         "the file is {length} bytes; prompts may be at most {max} bytes (media.prompts.max_bytes)"
     )]
     DeclaredTooLarge {
-        /// The declared length.
+        /// The size the server declared in `Content-Length`, in bytes.
         length: u64,
-        /// The limit.
+        /// The most bytes a prompt may have (`media.prompts.max_bytes`).
         max: u64,
     },
     /// The body grew past `media.prompts.max_bytes` while being read.
@@ -65,7 +65,7 @@ pub enum FetchFailure {
         "the file is larger than {max} bytes, the most a prompt may be (media.prompts.max_bytes)"
     )]
     TooLarge {
-        /// The limit.
+        /// The most bytes a prompt may have (`media.prompts.max_bytes`).
         max: u64,
     },
     /// The connection could not be made.

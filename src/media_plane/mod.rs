@@ -129,7 +129,7 @@ impl MediaEngine {
         &self.recordings
     }
 
-    /// The prompt library.
+    /// Where every worker's prompts come from: the shared cache, the prompts folder, the fetcher.
     pub fn prompts(&self) -> &Arc<PromptLibrary> {
         &self.prompts
     }

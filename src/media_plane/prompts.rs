@@ -93,7 +93,7 @@ pub enum PromptSourceError {
          '_' and '-', naming a file in the prompts folder"
     )]
     NotAFileName {
-        /// The resourceId.
+        /// The `mediaInfo.resourceId` as sent, which has characters a file name may not.
         id: String,
     },
     /// A resourceId that is not cached, and no folder to look it up in.
@@ -102,7 +102,7 @@ pub enum PromptSourceError {
          (media.prompts.dir); give a mediaInfo.uri"
     )]
     NoPromptsFolder {
-        /// The resourceId.
+        /// The `mediaInfo.resourceId` as sent, neither cached nor findable without a folder.
         id: String,
     },
     /// Neither `<id>` nor `<id>.wav` is in the prompts folder.
@@ -110,7 +110,7 @@ pub enum PromptSourceError {
         "resourceId '{id}' is not cached and the prompts folder has no file '{id}' or '{id}.wav'"
     )]
     NotInFolder {
-        /// The resourceId.
+        /// The `mediaInfo.resourceId` as sent, with no file of that name in `media.prompts.dir`.
         id: String,
     },
     /// The resource's file is over `media.prompts.max_bytes`.
@@ -119,17 +119,17 @@ pub enum PromptSourceError {
         .path.display()
     )]
     FileTooLarge {
-        /// The file.
+        /// The file in the prompts folder the resourceId named.
         path: PathBuf,
-        /// Its size.
+        /// The file's size on disk, in bytes.
         size: u64,
-        /// The limit.
+        /// The most bytes a prompt file may have (`media.prompts.max_bytes`).
         max: u64,
     },
     /// The resource's file cannot be read.
     #[error("reading {}: {source}", .path.display())]
     Read {
-        /// The file.
+        /// The file in the prompts folder the resourceId named.
         path: PathBuf,
         /// What the system said.
         source: std::io::Error,
@@ -204,7 +204,7 @@ impl PromptLibrary {
         })
     }
 
-    /// The record beep.
+    /// The beep a recordResponse with `playBeep` plays before recording (1 kHz, 400 ms).
     pub fn beep(&self) -> Arc<Prompt> {
         self.beep.clone()
     }

@@ -189,7 +189,7 @@ pub enum MediaSettingsError {
     OutOfRange {
         /// The key under `[media]`, such as `workers` or `prompts.max_bytes`.
         key: &'static str,
-        /// The value given.
+        /// The value the configuration file or environment set.
         value: u64,
         /// What is allowed.
         allowed: &'static str,

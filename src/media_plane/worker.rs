@@ -33,7 +33,7 @@ use crate::webrtc::{DisconnectReason, EdgeEvent, EdgeSocket, PeerId, WebRtcEdge}
 #[path = "worker_commands.rs"]
 mod commands;
 
-/// The tick period.
+/// How often a worker ticks: each tick moves one 20 ms frame of every leg's audio.
 pub const TICK: Duration = Duration::from_millis(20);
 /// Ticks a worker may fall behind before it skips ahead.
 pub const MAX_BEHIND: u32 = 5;

@@ -57,7 +57,7 @@ pub enum EnqueueError {
         "notification queue of application {app_id} is full ({capacity} waiting, notify.queue_capacity_per_app); notification for call {call_id} dropped"
     )]
     QueueFull {
-        /// The application.
+        /// The app (client) id whose queue is full.
         app_id: String,
         /// The call whose notification was dropped.
         call_id: String,

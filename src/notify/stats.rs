@@ -59,7 +59,7 @@ pub struct DropRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryStatus {
-    /// The application.
+    /// The app (client) id whose notifications these are.
     pub app_id: String,
     /// Waiting or in flight now.
     pub pending: usize,

@@ -44,7 +44,7 @@ pub struct Reminder {
     pub due_date_time: String,
     /// Graph `mediaPrompt`s played when the call is answered.
     pub prompts: Vec<Value>,
-    /// The retry policy.
+    /// How many calls to place at most, how long to wait between them, and on which outcomes.
     pub retry: RetryPolicy,
     /// Where the final outcome is POSTed; `None`: the application's calling webhook.
     #[serde(default)]

@@ -23,7 +23,7 @@ pub enum ServeError {
     /// Binding the listen address failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
-        /// The address.
+        /// The address asked for (`http.listen`).
         addr: SocketAddr,
         /// The I/O error.
         source: std::io::Error,
@@ -40,7 +40,7 @@ pub enum ServeError {
     /// The built-in bots could not start.
     #[error(transparent)]
     Bots(#[from] crate::bots::launch::LaunchError),
-    /// The HTTP server failed.
+    /// The HTTP server stopped with an error while serving.
     #[error("HTTP server: {0}")]
     Http(std::io::Error),
 }

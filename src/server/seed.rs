@@ -33,13 +33,13 @@ impl std::fmt::Debug for DemoCredentials {
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    /// The store failed.
+    /// The directory (SQLite) could not be read or written while seeding.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The demo secret file could not be read or written.
     #[error("demo secret file {path}: {source}")]
     SecretFile {
-        /// The file.
+        /// The demo app's secret file in the data directory (`demo-app-secret`).
         path: String,
         /// The I/O error.
         source: std::io::Error,

@@ -33,7 +33,7 @@ pub enum StartError {
     /// The data directory could not be created.
     #[error("data directory {path}: {source}")]
     DataDir {
-        /// The directory.
+        /// The data directory (`data_dir`) that could not be created.
         path: String,
         /// The I/O error.
         source: std::io::Error,

@@ -66,7 +66,7 @@ pub enum Refusal {
     /// A call target that is not a user of the caller's tenant.
     #[error("target.user {id:?} is not a user of tenant {tenant:?}")]
     UnknownUser {
-        /// The id asked for.
+        /// The `target.user` id the page sent.
         id: String,
         /// The caller's tenant.
         tenant: String,
@@ -74,7 +74,7 @@ pub enum Refusal {
     /// A call target that is not an application of the caller's tenant.
     #[error("target.application {id:?} is not an application of tenant {tenant:?}")]
     UnknownApplication {
-        /// The id asked for.
+        /// The `target.application` id the page sent.
         id: String,
         /// The caller's tenant.
         tenant: String,

@@ -38,7 +38,7 @@ pub enum ClientMessage {
     },
     /// Join an online meeting by its id (the last segment of its `joinWebUrl`).
     Join {
-        /// The meeting id.
+        /// The meeting's id: the last segment of its `joinWebUrl` (`…/meet/{id}`).
         meeting: String,
         /// The page's WebRTC offer.
         sdp: String,
@@ -126,7 +126,7 @@ pub enum ServerMessage {
     State {
         /// The call whose state changed.
         call: String,
-        /// The new state.
+        /// Where the call stands for this page: calling, connected or ended.
         state: PageCallState,
         /// The other party, when it changed (connected).
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 
-/// A stored application.
+/// A row of `applications`: a bot that may sign in, place and receive calls.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AppRecord {
     /// Application (client) id.

@@ -44,7 +44,7 @@ pub enum StoreError {
     Duplicate {
         /// Which field.
         what: &'static str,
-        /// The colliding value.
+        /// The value already taken (a meeting's id, join id or join URL).
         value: String,
     },
 }

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 
-/// A stored reminder.
+/// A row of `reminders`: the reminder's JSON and the columns the scheduler and API search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReminderRow {
     /// Reminder id.

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
 
-/// A stored tenant.
+/// A row of `tenants`: a directory that apps and users belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantRecord {
     /// Tenant id (the `tid` claim).

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 
-/// A stored user.
+/// A row of `users`: a person who can be called, sign in to the softphone, organize meetings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// User id.

@@ -26,13 +26,13 @@ pub use super::client_audio::{SAMPLE_RATE, read_wav, write_wav};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The socket failed.
+    /// The client's UDP socket could not be bound, or sending or receiving on it failed.
     #[error("client socket: {0}")]
     Io(#[from] std::io::Error),
     /// A WAV file could not be read or written.
     #[error("WAV file {path}: {reason}")]
     Wav {
-        /// The file.
+        /// The WAV file's path, as given.
         path: String,
         /// Why.
         reason: String,

@@ -152,7 +152,7 @@ pub struct OpusRecorder {
 }
 
 impl OpusRecorder {
-    /// An empty recording.
+    /// A recorder that has heard nothing yet, decoding to mono 48 kHz.
     pub fn new() -> Result<OpusRecorder, ClientError> {
         Ok(OpusRecorder {
             decoder: Decoder::new(SAMPLE_RATE, Channels::Mono).map_err(opus_error)?,
@@ -170,7 +170,7 @@ impl OpusRecorder {
         }
     }
 
-    /// The PCM heard so far.
+    /// Everything heard so far, as mono 48 kHz samples in arrival order.
     pub fn pcm(&self) -> &[i16] {
         &self.pcm
     }

@@ -49,7 +49,7 @@ pub enum EdgeError {
     /// soon after the previous one, or no telephone-event/48000 negotiated).
     #[error("telephone event {event} for {peer} refused: {reason}")]
     TelephoneEvent {
-        /// The peer.
+        /// The peer the key was to be sent to.
         peer: PeerId,
         /// The RFC 4733 event code that was asked for.
         event: u8,
@@ -59,12 +59,12 @@ pub enum EdgeError {
     /// Writing audio to the peer failed.
     #[error("writing audio to {peer} failed: {reason}")]
     Write {
-        /// The peer.
+        /// The peer whose audio could not be written.
         peer: PeerId,
         /// Why.
         reason: String,
     },
-    /// The UDP socket failed.
+    /// The edge's UDP socket could not be set up or polled.
     #[error("UDP socket error: {0}")]
     Io(#[from] std::io::Error),
 }

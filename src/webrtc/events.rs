@@ -23,7 +23,7 @@ impl fmt::Display for PeerId {
 pub enum EdgeEvent {
     /// ICE and DTLS completed: media flows both ways from now on.
     Connected {
-        /// The peer.
+        /// The peer whose ICE and DTLS completed.
         peer: PeerId,
         /// Where the peer's media comes from.
         remote: Option<SocketAddr>,
@@ -33,22 +33,22 @@ pub enum EdgeEvent {
     /// One Opus packet from the peer, in arrival order (reordering and loss are left to the
     /// receiver's jitter buffer).
     Audio {
-        /// The peer.
+        /// The peer the packet came from.
         peer: PeerId,
-        /// The packet.
+        /// The Opus payload with its RTP sequence number and timestamp.
         packet: AudioPacket,
     },
     /// One RFC 4733 telephone-event report from the peer. The sender repeats reports while a key
     /// is held and sends the end report three times: the receiver merges them into one digit.
     TelephoneEvent {
-        /// The peer.
+        /// The peer whose key press the report is about.
         peer: PeerId,
-        /// The report.
+        /// The event code, its duration so far and whether it is the end report.
         packet: TelephoneEventPacket,
     },
     /// The peer is gone; the edge has already forgotten it. Logged once by the edge.
     Disconnected {
-        /// The peer.
+        /// The peer that is gone; a later peer in its slot gets a new generation, so a new id.
         peer: PeerId,
         /// Why.
         reason: DisconnectReason,
@@ -164,7 +164,7 @@ pub struct ResultInfo {
     pub code: u16,
     /// Graph subcode.
     pub subcode: u32,
-    /// The documented meaning.
+    /// Graph's documented wording for the code and subcode, such as "Media connectivity failure".
     pub message: &'static str,
 }
 

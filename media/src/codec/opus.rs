@@ -22,7 +22,7 @@ pub enum EncoderMode {
 /// The pinned settings of an Opus encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderSettings {
-    /// The coding mode.
+    /// SILK for speech with FEC (`Voice`), or CELT only for cheap low-delay encodes (`LowDelay`).
     pub mode: EncoderMode,
     /// libopus complexity, 0 (cheapest) to 10 (best).
     pub complexity: i32,

@@ -149,7 +149,7 @@ pub enum ConfigError {
     OutOfRange {
         /// The field's name in [`DetectorConfig`].
         field: &'static str,
-        /// The rejected value.
+        /// The value given, in the field's own unit.
         value: f32,
         /// Smallest allowed value.
         min: f32,

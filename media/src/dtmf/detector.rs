@@ -47,7 +47,7 @@ pub enum ToneEdge {
 pub struct ToneEvent {
     /// Start or end.
     pub edge: ToneEdge,
-    /// The key.
+    /// The key whose row and column tones were heard.
     pub digit: Digit,
     /// The estimated sample index (at the input rate) of the tone's onset for a start, or of the
     /// first sample after the tone for an end.

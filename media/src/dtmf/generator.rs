@@ -143,7 +143,7 @@ impl SignalBuilder {
         })
     }
 
-    /// The sample rate in Hz.
+    /// The rate the signal is built at, in Hz (fixed when the builder is made).
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
     }

@@ -36,7 +36,7 @@ pub enum ToneSource {
 /// A key press, reported once per press.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergedTone {
-    /// The key.
+    /// The key pressed, the same whichever input heard it.
     pub digit: Digit,
     /// When the key went down, as the reporting input measured it.
     pub start: MediaTime,
@@ -110,7 +110,7 @@ impl Default for ToneMerger {
 }
 
 impl ToneMerger {
-    /// A merger for one leg.
+    /// A merger that has heard no key yet; one per leg, as it pairs that leg's two inputs.
     pub fn new(config: ToneMergerConfig) -> ToneMerger {
         ToneMerger {
             window: config.match_window.0,

@@ -24,7 +24,7 @@ pub enum PromptError {
     /// The WAV file is refused.
     #[error("prompt {name:?}: {source}")]
     Wav {
-        /// The cache key.
+        /// The name the prompt is cached under (in Switchboard, its URI or resourceId).
         name: String,
         /// What is wrong with the file.
         #[source]
@@ -33,7 +33,7 @@ pub enum PromptError {
     /// The resampler failed (should not happen for an allowed rate).
     #[error("prompt {name:?}: resampling {rate} Hz to 16000 Hz failed: {reason}")]
     Resample {
-        /// The cache key.
+        /// The name the prompt is cached under (in Switchboard, its URI or resourceId).
         name: String,
         /// The file's rate.
         rate: u32,
@@ -43,9 +43,9 @@ pub enum PromptError {
     /// libopus refused.
     #[error("prompt {name:?}: {source}")]
     Codec {
-        /// The cache key.
+        /// The name the prompt is cached under (in Switchboard, its URI or resourceId).
         name: String,
-        /// The codec error.
+        /// What libopus refused while encoding the prompt's frames.
         #[source]
         source: CodecError,
     },

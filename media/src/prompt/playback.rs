@@ -22,7 +22,7 @@ pub enum PlaybackError {
     TooMany {
         /// How many were given.
         found: usize,
-        /// The limit.
+        /// The most prompts one play list may hold ([`MAX_PLAYLIST`]).
         max: usize,
     },
 }

@@ -28,7 +28,7 @@ pub enum WavError {
         "WAV fmt audio format is {found:#06x}; allowed: 0x0001 (integer PCM), 0x0003 (IEEE float) or 0xfffe (extensible PCM/float)"
     )]
     Encoding {
-        /// The format tag found.
+        /// The `fmt ` chunk's format tag (such as 0x0002 for ADPCM).
         found: u16,
     },
     /// Neither mono nor stereo.
@@ -42,7 +42,7 @@ pub enum WavError {
         "WAV fmt sample rate is {found} Hz; allowed: 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000 Hz"
     )]
     SampleRate {
-        /// The rate found.
+        /// The file's sample rate, in Hz.
         found: u32,
     },
     /// A sample width or kind we do not decode.
@@ -63,7 +63,7 @@ pub enum WavError {
     TooLong {
         /// The file's duration.
         seconds: f64,
-        /// The limit.
+        /// The longest a prompt may last, in seconds ([`MAX_PROMPT_SECONDS`]).
         max: u32,
     },
 }

@@ -74,7 +74,7 @@ pub enum RecordError {
     Timer {
         /// Graph's parameter name.
         field: &'static str,
-        /// The value given.
+        /// The value given, in seconds.
         value: u32,
     },
     /// The clip buffer is shorter than the maximum duration.
@@ -84,7 +84,7 @@ pub enum RecordError {
     BufferTooSmall {
         /// What the buffer holds.
         capacity_ms: u64,
-        /// The requested maximum.
+        /// The `maxRecordDurationInSeconds` asked for.
         max_secs: u32,
     },
 }
@@ -139,7 +139,7 @@ impl RecordReason {
     }
 }
 
-/// A finished recording.
+/// A finished recording: why it ended, the stop tone, and the WAV clip (return it to its pool).
 #[derive(Debug)]
 pub struct RecordResult {
     /// The caller's id.

@@ -64,7 +64,7 @@ impl Default for LegConfig {
 pub struct LegId(pub u8);
 
 impl LegId {
-    /// The slot index.
+    /// The index of the leg's slot in the session's preallocated arrays (below `max_legs`).
     pub fn index(self) -> usize {
         usize::from(self.0)
     }
@@ -77,9 +77,9 @@ pub enum SessionError {
     /// A setting is outside what is allowed.
     #[error("session setting {field} is {value}; allowed: {allowed}")]
     Config {
-        /// The setting.
+        /// The `SessionConfig` field refused (`max_legs` or `event_capacity`).
         field: &'static str,
-        /// The value given.
+        /// The value the caller gave it.
         value: usize,
         /// What is allowed.
         allowed: &'static str,
@@ -130,7 +130,7 @@ pub enum RecordRejected {
     /// The leg to record is not in the session.
     #[error("leg {leg:?} is not in this session")]
     UnknownLeg {
-        /// The leg asked for.
+        /// The leg the recording was asked for, which is not (or no longer) in the session.
         leg: LegId,
         /// The caller's buffer, untouched.
         clip: ClipBuffer,

@@ -20,7 +20,7 @@ pub enum Output<'a> {
 /// across sources (prompts, tones, mixes, forwarded audio, silence).
 #[derive(Debug, PartialEq, Eq)]
 pub struct OutgoingPacket<'a> {
-    /// The leg to send to.
+    /// The leg whose remote end gets the packet; the transport maps it to a peer and SSRC.
     pub leg: LegId,
     /// RTP sequence number.
     pub sequence: u16,
@@ -28,7 +28,7 @@ pub struct OutgoingPacket<'a> {
     pub timestamp: u32,
     /// RTP marker bit: set on the first packet sent to the leg.
     pub marker: bool,
-    /// The Opus payload.
+    /// One 20 ms Opus frame, borrowed from the session until the next poll.
     pub payload: &'a [u8],
 }
 
@@ -57,7 +57,7 @@ pub enum Event {
     ToneStarted {
         /// The leg that pressed it.
         leg: LegId,
-        /// The key.
+        /// The key, however it was heard (`source` says how).
         digit: Digit,
         /// How it was heard.
         source: ToneSource,
@@ -66,7 +66,7 @@ pub enum Event {
     ToneEnded {
         /// The leg that pressed it.
         leg: LegId,
-        /// The key.
+        /// The key released, as in its `ToneStarted`.
         digit: Digit,
         /// How long it was held.
         duration: Duration,
@@ -79,21 +79,21 @@ pub enum Event {
     RecordFinished(RecordResult),
     /// A leg started speaking.
     SpeechStarted {
-        /// The leg.
+        /// The leg whose audio rose above its noise floor.
         leg: LegId,
-        /// Its level in dBFS.
+        /// The level of the frame that started the speech, in dBFS.
         level_dbfs: f32,
     },
     /// A leg stopped speaking (after the hangover).
     SpeechEnded {
-        /// The leg.
+        /// The leg that fell silent.
         leg: LegId,
         /// Its noise floor in dBFS.
         noise_floor_dbfs: f32,
     },
     /// A periodic level report.
     Level {
-        /// The leg.
+        /// The leg measured (every `level_report_ticks` ticks).
         leg: LegId,
         /// Level of the last frame in dBFS.
         level_dbfs: f32,
@@ -104,9 +104,9 @@ pub enum Event {
     },
     /// Packet counters of a leg: periodic, and final when the leg is removed.
     PacketStats {
-        /// The leg.
+        /// The leg the counters are for.
         leg: LegId,
-        /// The counters.
+        /// Its jitter-buffer, dropped-payload, decode-error and telephone-event counts.
         stats: LegStats,
     },
 }

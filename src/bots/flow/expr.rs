@@ -20,9 +20,9 @@ pub enum Value {
     Null,
     /// `true` or `false`.
     Bool(bool),
-    /// A number.
+    /// A number (integer or decimal, held as `f64`), from a literal or a variable.
     Number(f64),
-    /// A string.
+    /// A string: a quoted literal, or a variable such as `digits`.
     Str(String),
     /// A list of values (only as the right side of `in`).
     List(Vec<Value>),
@@ -103,14 +103,14 @@ pub enum CompareOp {
     In,
 }
 
-/// A parsed condition.
+/// A `branch` condition, parsed once at start-up and evaluated per call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// A literal.
+    /// A value written in the condition: `'text'`, a number, `true`, `false` or `null`.
     Literal(Value),
     /// A variable path, e.g. `analysis.intent`.
     Path(Vec<String>),
-    /// A list literal.
+    /// A list written in the condition, such as `['a', 'b']` (the right side of `in`).
     List(Vec<Expr>),
     /// `not e`.
     Not(Box<Expr>),

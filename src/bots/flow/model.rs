@@ -27,7 +27,7 @@ pub struct BotDefinition {
     pub max_call: Duration,
     /// Rules applied to every incoming call before the flow starts.
     pub rules: FrontDeskRules,
-    /// The states.
+    /// Its `[bots.states.<name>]` tables: what it does with each call the front desk lets through.
     pub flow: Flow,
     /// Where the `[[bots]]` entry starts.
     pub origin: Location,
@@ -82,7 +82,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// The Graph enum value.
+    /// The `rejectReason` value sent in the reject request.
     pub fn as_str(self) -> &'static str {
         match self {
             RejectReason::None => "none",
@@ -95,14 +95,14 @@ impl RejectReason {
 /// A user or an application of the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartyRef {
-    /// A user id.
+    /// A user's object id: rung on the softphones the user is signed in on.
     User(String),
-    /// An application id.
+    /// An application's (client) id: it gets an incoming call at its calling webhook.
     App(String),
 }
 
 impl PartyRef {
-    /// The id.
+    /// The user's object id or the application's id, whichever this party is.
     pub fn id(&self) -> &str {
         match self {
             PartyRef::User(id) | PartyRef::App(id) => id,
@@ -138,7 +138,7 @@ impl Prompt {
     }
 }
 
-/// The states of a bot.
+/// A bot's flow: its states and the one every answered call starts in.
 #[derive(Debug, Clone)]
 pub struct Flow {
     /// The state every answered call starts in.
@@ -255,7 +255,7 @@ pub struct Collect {
     pub input: InputSettings,
 }
 
-/// A recordResponse.
+/// The settings of a `record` action, sent as the recordResponse request's fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordSpec {
     /// `maxRecordDurationInSeconds`.
@@ -310,8 +310,8 @@ pub enum AnalysisKind {
 /// Everything the `[[bots]]` and `[[analysis]]` entries of one file define.
 #[derive(Debug, Clone, Default)]
 pub struct FlowConfig {
-    /// The bots.
+    /// Every `[[bots]]` entry, checked, in file order.
     pub bots: Vec<BotDefinition>,
-    /// The analysis services.
+    /// Every `[[analysis]]` entry, named by the `analyse` actions of the bots.
     pub analysis: Vec<AnalysisService>,
 }

@@ -76,12 +76,12 @@ impl SourceText {
         }
     }
 
-    /// The text.
+    /// The whole configuration file, as read.
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    /// The file name.
+    /// The file's name as given (the path in `--config`), used in `file:line:column` errors.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -71,7 +71,7 @@ pub enum CallError {
     NotFound {
         /// `call`, `participant`, `operation` or `meeting`.
         what: &'static str,
-        /// The id asked for.
+        /// The id from the request path that names nothing this app owns.
         id: String,
     },
     /// The call's state does not allow the request.

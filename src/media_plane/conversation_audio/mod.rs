@@ -69,13 +69,13 @@ struct Voice {
 /// One member's audio in the conversation: how it is carried, its mutes, its room leg and
 /// whether it is speaking.
 pub struct MemberAudio {
-    /// The leg.
+    /// The member's call: a bot's call, or a person's WebRTC leg.
     pub call: CallId,
-    /// Its participant id.
+    /// Its roster id: names who pressed a key or spoke, and is what a server mute names.
     pub participant: ParticipantId,
-    /// Its media.
+    /// How its audio travels: a bot's own session, or a browser's WebRTC peer.
     pub media: MemberMedia,
-    /// The bot muted itself.
+    /// The bot muted itself (`POST …/mute`); it is heard as silence until it unmutes.
     pub self_muted: bool,
     /// Another participant muted it.
     pub server_muted: bool,
@@ -173,7 +173,7 @@ pub enum SessionSetupError {
 /// The audio of one conversation on this worker: its members', the room that mixes three or more,
 /// and the server mutes that also hold for members who join later.
 pub struct ConversationAudio {
-    /// Its id.
+    /// The conversation's id (the `callChainId` of its calls).
     pub id: ConversationId,
     members: Vec<MemberAudio>,
     room: Option<Room>,

@@ -14,7 +14,7 @@ const MIN_ROOM_LEGS: usize = 4;
 
 /// A conversation's conference session and who each of its legs carries.
 pub(super) struct Room {
-    /// The conference session.
+    /// The session that decodes each member once and encodes each distinct mix.
     pub(super) session: MediaSession,
     /// `owners[leg]`: the index of the member that room leg carries.
     pub(super) owners: Vec<Option<usize>>,

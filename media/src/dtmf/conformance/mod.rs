@@ -50,7 +50,7 @@ pub trait ReceiverUnderTest {
 /// (for latency).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
-    /// The key.
+    /// The key the receiver reported.
     pub digit: Digit,
     /// Input samples the receiver had been given when it reported the digit.
     pub reported_at: u64,

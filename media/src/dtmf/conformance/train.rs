@@ -191,7 +191,7 @@ pub(crate) enum Resolution {
 }
 
 impl Resolution {
-    /// The step in ms.
+    /// How far apart consecutive swept durations are, in ms.
     pub fn step_ms(self) -> f32 {
         match self {
             Resolution::Fine => 0.125,

@@ -156,7 +156,7 @@ pub enum TelephoneEventError {
         "telephone-event payload has {blocks} event blocks; between 1 and {MAX_BLOCKS_PER_PACKET} are allowed"
     )]
     TooManyBlocks {
-        /// The number of blocks.
+        /// How many 4-byte event blocks the payload holds.
         blocks: usize,
     },
     /// An event block reports an event that is not a DTMF key.
@@ -164,7 +164,7 @@ pub enum TelephoneEventError {
         "telephone-event block {block} has event code {code}, which is not a DTMF key; allowed are 0-15"
     )]
     NotDtmf {
-        /// The event code found.
+        /// The block's event code (16 and above are other RFC 4734 events, such as flash).
         code: u8,
         /// The index of the block in the payload, from 0.
         block: usize,

@@ -37,7 +37,7 @@ pub struct EventPacket<'a> {
 pub enum KeyPressEvent {
     /// A key went down. Reported on the first packet seen for the press, without waiting.
     Pressed {
-        /// The key.
+        /// The key the sender's event code names.
         digit: Digit,
         /// Extended RTP timestamp of the press start (see [`TelephoneEventReceiver`]).
         start: u64,
@@ -46,7 +46,7 @@ pub enum KeyPressEvent {
     },
     /// The key went up, or its press can no longer be followed.
     Released {
-        /// The key.
+        /// The key released, as in the matching `Pressed`.
         digit: Digit,
         /// Extended RTP timestamp of the press start, as in the matching `Pressed`.
         start: u64,
@@ -74,7 +74,7 @@ pub enum ReleaseReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("telephone-event clock rate {rate} Hz is not supported; allowed are 8000 to 192000 Hz")]
 pub struct ClockRateError {
-    /// The rate asked for.
+    /// The rate asked for, in Hz (outside 8000 to 192000).
     pub rate: u32,
 }
 

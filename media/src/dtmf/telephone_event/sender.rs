@@ -12,7 +12,7 @@ const SEGMENT_SPAN: u32 = 0xffff;
 /// How to send one key press as telephone events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyPressPlan {
-    /// The key.
+    /// The key to send; its RFC 4733 event code (0–15) goes in every packet.
     pub digit: Digit,
     /// The RTP timestamp at which the press starts (the caller's media timeline).
     pub start_timestamp: u32,
@@ -34,13 +34,13 @@ pub enum KeyPressPlanError {
     /// The packet interval is zero or longer than one segment.
     #[error("packet interval {interval} clock units is not allowed; allowed are 1 to 65535")]
     BadInterval {
-        /// The interval asked for.
+        /// The interval asked for, in clock units (0, or over 65535).
         interval: u32,
     },
     /// The volume is outside the field's range.
     #[error("volume {volume} is not allowed; allowed are 0 to 63 (dB below 0 dBm0)")]
     BadVolume {
-        /// The volume asked for.
+        /// The volume asked for, in dB below 0 dBm0 (over 63).
         volume: u8,
     },
 }
