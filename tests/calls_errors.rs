@@ -226,13 +226,36 @@ async fn unknown_ids_other_apps_calls_and_wrong_states() {
             .await
             .contains("while the call is incoming")
     );
-    // App-hosted media: media actions are refused.
-    let app_hosted = json!({"mediaConfig": {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "x"}});
+    // App-hosted media: a blob that is not Switchboard's media-socket JSON, or whose URL the
+    // server may not dial, is refused naming the field; the service-hosted actions are refused.
+    let answer_with = |blob: &str| json!({"mediaConfig": {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": blob}});
+    let answer_path = format!("/communications/calls/{incoming}/answer");
+    let malformed = bots.post(&bots.b1, &answer_path, answer_with("x")).await;
+    assert!(
+        message(malformed, 400, "invalidRequest")
+            .await
+            .contains("mediaConfig.blob")
+    );
+    let private = bots
+        .post(
+            &bots.b1,
+            &answer_path,
+            answer_with(r#"{"url": "ws://10.1.2.3:9000/media"}"#),
+        )
+        .await;
+    let refusal = message(private, 400, "invalidRequest").await;
+    assert!(
+        refusal.contains("mediaConfig.blob.url")
+            && refusal.contains("10.1.2.3 is a private address")
+            && refusal.contains("media.app_hosted.allow_private_addresses"),
+        "{refusal}"
+    );
+    // A public address nothing listens on: the call is answered; its socket is redialled.
     assert_eq!(
         bots.post(
             &bots.b1,
-            &format!("/communications/calls/{incoming}/answer"),
-            app_hosted
+            &answer_path,
+            answer_with(r#"{"url": "ws://192.0.2.1:9/media"}"#)
         )
         .await
         .status(),
@@ -242,14 +265,26 @@ async fn unknown_ids_other_apps_calls_and_wrong_states() {
     let refused = bots
         .post(
             &bots.b1,
-            &format!("/communications/calls/{incoming}/subscribeToTone"),
-            json!({}),
+            &format!("/communications/calls/{incoming}/playPrompt"),
+            json!({"prompts": [{"mediaInfo": {"uri": "https://x/a.wav"}}]}),
         )
         .await;
     assert!(
         message(refused, 400, "invalidRequest")
             .await
             .contains("needs a call with serviceHostedMediaConfig")
+    );
+    let tones = bots
+        .post(
+            &bots.b1,
+            &format!("/communications/calls/{incoming}/subscribeToTone"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        tones.status(),
+        200,
+        "keys are detected whoever hosts the media"
     );
 }
 

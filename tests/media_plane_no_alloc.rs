@@ -132,6 +132,7 @@ impl Rig {
                     call: CallId::from(*call),
                     conversation: ConversationId::from("conversation"),
                     participant: ParticipantId::from(*participant),
+                    source_id: 1,
                     hosting: Hosting::Service,
                     prefetch: vec![],
                 }))

@@ -56,6 +56,32 @@ pub struct NotificationClaims {
     pub exp: u64,
 }
 
+/// Claims of the JWT on every dial of an app-hosted bot's media socket: signed with the same key
+/// as notifications (published in the JWKS), for the bot's application, naming the call.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaSocketClaims {
+    /// Issuer: `notify.token_issuer` (as on notifications).
+    pub iss: String,
+    /// Audience: the bot's application id.
+    pub aud: String,
+    /// Tenant id.
+    pub tid: String,
+    /// The call whose media the socket carries.
+    pub call_id: String,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Not before (Unix seconds).
+    pub nbf: u64,
+    /// Expiry (Unix seconds): at most [`MEDIA_SOCKET_TOKEN_SECS`] after issue.
+    pub exp: u64,
+    /// Unique token id: a fresh token for every dial.
+    pub jti: String,
+}
+
+/// Lifetime of a media-socket dial's JWT: the dial uses it at once; a reconnect mints a new one.
+pub const MEDIA_SOCKET_TOKEN_SECS: u64 = 60;
+
 /// A freshly issued access token.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
@@ -209,6 +235,27 @@ impl TokenService {
             iat: now,
             nbf: now,
             exp: now + self.notification_lifetime_secs,
+        };
+        self.sign(&claims)
+    }
+
+    /// A fresh JWT for one dial of call `call_id`'s media socket, for app `app_id`.
+    pub fn media_socket_token(
+        &self,
+        app_id: &str,
+        tenant_id: &str,
+        call_id: &str,
+    ) -> Result<String, TokenError> {
+        let now = unix_now();
+        let claims = MediaSocketClaims {
+            iss: self.notification_issuer.clone(),
+            aud: app_id.to_owned(),
+            tid: tenant_id.to_owned(),
+            call_id: call_id.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + MEDIA_SOCKET_TOKEN_SECS,
+            jti: uuid::Uuid::new_v4().to_string(),
         };
         self.sign(&claims)
     }

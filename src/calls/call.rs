@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::ids::{CallId, ConversationId, ParticipantId};
+use super::media::MediaSocketConfig;
 use super::operations::Operation;
 use super::state::CallState;
 use crate::graph::odata::type_name;
@@ -152,6 +153,8 @@ pub struct Call {
     pub modalities: Vec<Modality>,
     /// Who hosts the media; `None` until an incoming call is answered.
     pub media_config: Option<MediaConfig>,
+    /// The app-hosted bot's media socket (from `mediaConfig.blob`); `None` for service-hosted.
+    pub media_socket: Option<MediaSocketConfig>,
     /// The meeting's chat thread (`chatInfo`), for a call that joins a meeting.
     pub chat_info: Option<ChatInfo>,
     /// How the app named the meeting it joins (`meetingInfo`), echoed in the call's view.

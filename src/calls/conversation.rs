@@ -2,6 +2,7 @@
 //! roster. A P2P call, a group call and a meeting are each one conversation.
 
 use super::ids::{CallId, ConversationId, OperationId, ParticipantId};
+use super::media::StreamParticipant;
 use crate::graph::odata::type_name;
 use crate::graph::{MediaStream, Participant, ParticipantInfo};
 
@@ -31,6 +32,9 @@ pub enum Presence {
 pub struct Member {
     /// The participant id, the same in every leg's roster.
     pub id: ParticipantId,
+    /// The number its audio is known by (`mediaStreams[0].sourceId`, and the `sourceId` of its
+    /// frames on app-hosted bots' media sockets); unique in the conversation, never 0 (the mix).
+    pub source_id: u32,
     /// Who it is.
     pub info: ParticipantInfo,
     /// The app leg of this member, if an app is the member (users on a softphone have none).
@@ -59,6 +63,7 @@ impl Member {
         info.participant_id = Some(id.to_string());
         Member {
             id,
+            source_id: 0,
             info,
             leg,
             presence,
@@ -83,7 +88,7 @@ impl Member {
             id: Some(self.id.to_string()),
             info: self.info.clone(),
             media_streams: vec![MediaStream::main_audio(
-                self.id.to_string(),
+                self.source_id.to_string(),
                 self.server_muted,
             )],
             is_muted: self.self_muted || self.server_muted,
@@ -111,6 +116,8 @@ pub struct Conversation {
     pub anyone_joined: bool,
     /// Whether a person (not a bot) ever joined (for meeting endings: bots join first).
     pub person_joined: bool,
+    /// The source id given to the last member added; ids are never reused in a conversation.
+    pub last_source_id: u32,
 }
 
 impl Conversation {
@@ -123,6 +130,7 @@ impl Conversation {
             roster_sequence: 0,
             anyone_joined: false,
             person_joined: false,
+            last_source_id: 0,
         }
     }
 
@@ -130,6 +138,8 @@ impl Conversation {
     pub fn add(&mut self, mut member: Member) -> ParticipantId {
         self.roster_sequence += 1;
         member.roster_sequence = self.roster_sequence;
+        self.last_source_id += 1;
+        member.source_id = self.last_source_id;
         let id = member.id.clone();
         self.members.push(member);
         id
@@ -161,6 +171,17 @@ impl Conversation {
             .iter()
             .filter(|m| m.presence == Presence::Joined)
             .map(Member::view)
+            .collect()
+    }
+
+    /// Every joined member as an app-hosted bot's media socket lists it.
+    pub fn stream_participants(&self) -> Vec<StreamParticipant> {
+        self.joined()
+            .map(|m| StreamParticipant {
+                id: m.id.clone(),
+                source_id: m.source_id,
+                identity: m.info.identity.clone(),
+            })
             .collect()
     }
 

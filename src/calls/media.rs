@@ -16,7 +16,10 @@
 //! | `PlayPrompts`, `Record`, `SendDtmf` | exactly one `OperationFinished` for that operation |
 //! | `CancelMediaProcessing` | one `OperationFinished` (outcome `OperationCanceled`) per running or queued prompt, record and DTMF operation of the leg |
 //! | `SubscribeTones` | none; from then on one `ToneDetected` per key press heard on the leg |
-//! | `SetSelfMuted`, `SetServerMuted` | none |
+//! | `SetSelfMuted`, `SetServerMuted`, `SetParticipants` | none |
+//!
+//! An `OpenLeg` with app-hosted media also dials the bot's media socket: a socket that cannot be
+//! kept (refused, or lost for longer than the reconnect window) ends the leg with `LegFailed`.
 //!
 //! Unasked: `SpeakingChanged` for participants whose audio the media plane decodes (in a
 //! conversation of three or more, everyone's), rate-limited per participant; and, for a person's
@@ -37,12 +40,86 @@ use super::result_codes::ResultCode;
 use super::validate::{PromptSource, RecordResponse};
 
 /// Who runs a leg's media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Hosting {
     /// Switchboard runs the media (serviceHostedMediaConfig): prompts, recording, tones.
     Service,
-    /// The bot declared app-hosted media; Switchboard bridges audio but runs no media actions.
-    App,
+    /// The bot runs its own media (appHostedMediaConfig): Switchboard dials the bot's media
+    /// socket and carries the leg's audio both ways over it; it runs no media actions.
+    App(Box<AppHosted>),
+}
+
+/// What the media plane needs to open an app-hosted leg's media socket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppHosted {
+    /// Where and how to dial, from the call's `appHostedMediaConfig.blob`.
+    pub socket: MediaSocketConfig,
+    /// The bot's application (the audience of the dial's JWT).
+    pub app_id: String,
+    /// The application's tenant (the JWT's `tid`).
+    pub tenant_id: String,
+    /// The conversation's joined participants when the leg opens, for the socket's `start`.
+    pub participants: Vec<StreamParticipant>,
+}
+
+/// An app-hosted bot's media socket settings: its `appHostedMediaConfig.blob`, parsed and checked
+/// (`calls::validate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSocketConfig {
+    /// The bot's WebSocket URL (`ws://` or `wss://`), dialled by Switchboard.
+    pub url: String,
+    /// Echoed to the bot in the `X-Switchboard-Auth-Token` header of every dial.
+    pub auth_token: Option<String>,
+    /// Which way audio flows on the socket.
+    pub directions: StreamDirections,
+    /// Whether the bot gets the mix of everyone it hears (source id 0).
+    pub mixed: bool,
+    /// Whether the bot gets one frame per active speaker, each with its source id.
+    pub unmixed: bool,
+}
+
+/// Which way audio flows on a media socket (Graph's `StreamDirections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamDirections {
+    /// The bot hears the call and speaks into it.
+    SendRecv,
+    /// The bot only hears the call; audio it sends is ignored.
+    RecvOnly,
+    /// The bot only speaks into the call; it is sent no audio.
+    SendOnly,
+}
+
+impl StreamDirections {
+    /// Whether the bot is sent the call's audio.
+    pub fn bot_hears(self) -> bool {
+        !matches!(self, StreamDirections::SendOnly)
+    }
+
+    /// Whether the bot's audio is played into the call.
+    pub fn bot_speaks(self) -> bool {
+        !matches!(self, StreamDirections::RecvOnly)
+    }
+
+    /// The name in the blob and in the socket's `start` message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamDirections::SendRecv => "sendrecv",
+            StreamDirections::RecvOnly => "recvonly",
+            StreamDirections::SendOnly => "sendonly",
+        }
+    }
+}
+
+/// A participant as an app-hosted bot's media socket lists it: the number its audio frames carry
+/// (`sourceId`, the same as the participant's `mediaStreams[0].sourceId`) and who it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamParticipant {
+    /// The participant id, as in the roster.
+    pub id: ParticipantId,
+    /// The number its unmixed audio frames carry; never 0 (0 is the mix).
+    pub source_id: u32,
+    /// Who it is: the participant's identity set as the roster shows it.
+    pub identity: Option<crate::graph::IdentitySet>,
 }
 
 /// A command from the control plane to the media plane.
@@ -56,6 +133,8 @@ pub enum MediaCommand {
         conversation: ConversationId,
         /// The leg's participant id, used to name who pressed a key.
         participant: ParticipantId,
+        /// The number the leg's audio is known by on app-hosted bots' media sockets.
+        source_id: u32,
         /// Service-hosted or app-hosted, from the call's `mediaConfig`.
         hosting: Hosting,
         /// Prompts to fetch and cache now (`preFetchMedia`).
@@ -121,6 +200,14 @@ pub enum MediaCommand {
         /// True to drop the participant's audio, false to mix it again.
         muted: bool,
     },
+    /// The conversation's participants changed: an app-hosted leg's media socket shows them
+    /// (`participantsUpdated`).
+    SetParticipants {
+        /// The app-hosted bot's call whose socket is told.
+        call: CallId,
+        /// Every joined participant, the bot itself included, in roster order.
+        participants: Vec<StreamParticipant>,
+    },
 }
 
 impl MediaCommand {
@@ -134,7 +221,8 @@ impl MediaCommand {
             | MediaCommand::SubscribeTones { call }
             | MediaCommand::SendDtmf { call, .. }
             | MediaCommand::CancelMediaProcessing { call }
-            | MediaCommand::SetSelfMuted { call, .. } => Some(call),
+            | MediaCommand::SetSelfMuted { call, .. }
+            | MediaCommand::SetParticipants { call, .. } => Some(call),
             MediaCommand::SetServerMuted { .. } => None,
         }
     }

@@ -77,6 +77,7 @@ mod tests {
                 call: call.clone(),
                 conversation: ConversationId::from("v"),
                 participant: ParticipantId::from("p"),
+                source_id: 1,
                 hosting: Hosting::Service,
                 prefetch: vec![],
             })

@@ -1,6 +1,7 @@
 //! Calls: the state machine, the result-code table, the call aggregate and its registry, and
 //! the notifications each change produces. Plain logic: no sockets, no tasks, time passed in.
 
+pub mod app_hosted;
 pub mod call;
 pub mod conversation;
 pub mod endpoints;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use switchboard_media::dtmf::Digit;
 
+use super::media::MediaSocketConfig;
 use crate::graph::requests::{
     AnswerBody, CreateCallBody, InviteBody, PlayPromptBody, RecordResponseBody, RedirectBody,
     RejectBody, SendDtmfTonesBody, TransferBody,
@@ -120,6 +121,8 @@ pub struct CreateCall {
     pub callback_uri: Option<String>,
     /// Who hosts the media.
     pub media_config: MediaConfig,
+    /// The media socket an app-hosted bot asks for (its `mediaConfig.blob`).
+    pub media_socket: Option<MediaSocketConfig>,
     /// The modalities asked for; always includes audio.
     pub modalities: Vec<Modality>,
     /// The source as sent; Switchboard fills in the app's identity.
@@ -139,6 +142,8 @@ pub struct Answer {
     pub callback_uri: Option<String>,
     /// Who hosts the media.
     pub media_config: MediaConfig,
+    /// The media socket an app-hosted bot asks for (its `mediaConfig.blob`).
+    pub media_socket: Option<MediaSocketConfig>,
     /// Modalities accepted; always includes audio.
     pub modalities: Vec<Modality>,
     /// Call options.
@@ -382,6 +387,7 @@ fn prompts(field: &str, list: Vec<MediaPrompt>) -> Result<Vec<PromptSource>, Inv
 pub fn create_call(body: CreateCallBody) -> Result<CreateCall, InvalidField> {
     let callback_uri = callback_uri("callbackUri", body.callback_uri)?;
     let media_config = media_config(body.media_config)?;
+    let media_socket = super::app_hosted::media_socket(&media_config)?;
     let modalities = modalities("requestedModalities", body.requested_modalities)?;
     let list = body.targets.unwrap_or_default();
     let kind = match list.len() {
@@ -408,6 +414,7 @@ pub fn create_call(body: CreateCallBody) -> Result<CreateCall, InvalidField> {
         kind,
         callback_uri,
         media_config,
+        media_socket,
         modalities,
         source: body.source,
         subject: body.subject,
@@ -418,9 +425,11 @@ pub fn create_call(body: CreateCallBody) -> Result<CreateCall, InvalidField> {
 
 /// Validates an answer.
 pub fn answer(body: AnswerBody) -> Result<Answer, InvalidField> {
+    let media_config = media_config(body.media_config)?;
     Ok(Answer {
         callback_uri: callback_uri("callbackUri", body.callback_uri)?,
-        media_config: media_config(body.media_config)?,
+        media_socket: super::app_hosted::media_socket(&media_config)?,
+        media_config,
         modalities: modalities("acceptedModalities", body.accepted_modalities)?,
         call_options: body.call_options,
     })

@@ -7,8 +7,10 @@ use axum::http::request::Parts;
 use super::auth::AuthenticatedApp;
 use super::error::{ApiError, invalid, store_unavailable};
 use super::state::AppState;
+use crate::address_policy::{self, Purpose};
 use crate::calls::call::AppRef;
 use crate::calls::endpoints::{EndpointRegistry, Reach};
+use crate::calls::media::MediaSocketConfig;
 use crate::calls::runtime::CallService;
 use crate::calls::validate::{InvalidField, Target};
 use crate::graph::Party;
@@ -164,6 +166,39 @@ impl Calls {
             meetings::check_passcode(&meeting, passcode.as_deref()).map_err(invalid)?;
         }
         Ok(record)
+    }
+
+    /// Refuses an app-hosted bot's media-socket URL the server may not dial: an address (or a
+    /// name resolving to one) outside the address policy, or a name that does not resolve. The
+    /// media plane checks again when it dials.
+    pub async fn check_media_socket(
+        &self,
+        socket: Option<&MediaSocketConfig>,
+    ) -> Result<(), ApiError> {
+        let Some(socket) = socket else {
+            return Ok(());
+        };
+        let refuse = |allowed: String| {
+            invalid(InvalidField::new(
+                "mediaConfig.blob.url",
+                format!("'{}'", socket.url),
+                allowed,
+            ))
+        };
+        let url = reqwest::Url::parse(&socket.url)
+            .map_err(|e| refuse(format!("an absolute ws:// or wss:// URL ({e})")))?;
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let allow_private = self
+            .state
+            .media
+            .settings()
+            .app_hosted
+            .allow_private_addresses;
+        address_policy::resolve_checked(host, port, allow_private, Purpose::MediaSocket)
+            .await
+            .map(|_| ())
+            .map_err(|error| refuse(format!("a URL the server may dial: {error}")))
     }
 
     /// The absolute URL of a path under `/v1.0`.

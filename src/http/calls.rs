@@ -33,6 +33,9 @@ pub async fn create(
     GraphJson(body): GraphJson<CreateCallBody>,
 ) -> Result<Response, ApiError> {
     let request = validate::create_call(body).map_err(invalid)?;
+    calls
+        .check_media_socket(request.media_socket.as_ref())
+        .await?;
     let owner = calls.owner().await?;
     let (reach, meeting) = match &request.kind {
         OutgoingKind::PeerToPeer(target) => (vec![calls.reach("targets[0]", target).await?], None),
@@ -124,6 +127,9 @@ pub async fn answer(
     GraphJson(body): GraphJson<AnswerBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = validate::answer(body).map_err(invalid)?;
+    calls
+        .check_media_socket(request.media_socket.as_ref())
+        .await?;
     // Refuse answering another app's or an ended call before taking a slot.
     calls
         .service

@@ -44,7 +44,8 @@ impl MediaEngine {
             | MediaCommand::SubscribeTones { .. }
             | MediaCommand::CancelMediaProcessing { .. }
             | MediaCommand::SetSelfMuted { .. }
-            | MediaCommand::SetServerMuted { .. } => Resolution::NONE,
+            | MediaCommand::SetServerMuted { .. }
+            | MediaCommand::SetParticipants { .. } => Resolution::NONE,
         }
     }
 

@@ -30,6 +30,7 @@ fn a_full_worker_queue_refuses_at_once_and_counts_every_refusal() {
             call: call.clone(),
             conversation: ConversationId::from("v"),
             participant: ParticipantId::from("p"),
+            source_id: 1,
             hosting: Hosting::Service,
             prefetch: vec![],
         })

@@ -38,6 +38,7 @@
 //! `MediaPlaneBusy` (counted in `switchboard_media_command_queue_full_total`); events go up
 //! through the control plane's bounded queue, and a full one is counted, never waited on.
 
+pub mod app_stream;
 pub mod browser;
 pub mod clips;
 pub mod command;
@@ -71,7 +72,7 @@ use command::WorkerCommand;
 use placement::Placement;
 use prompts::PromptLibrary;
 use recordings::RecordingStore;
-pub use settings::{MediaSettings, MediaSettingsError, PromptSettings};
+pub use settings::{AppHostedSettings, MediaSettings, MediaSettingsError, PromptSettings};
 pub use start::{MediaStartError, WorkerStartError};
 use stats::WorkerStats;
 pub use webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcLegState, WebRtcOfferError};

@@ -30,6 +30,8 @@ pub struct MediaSettings {
     pub prompts: PromptSettings,
     /// The workers' UDP sockets for people in browsers, and their timeouts.
     pub webrtc: WebRtcSettings,
+    /// App-hosted bots' media sockets.
+    pub app_hosted: AppHostedSettings,
 }
 
 impl Default for MediaSettings {
@@ -43,6 +45,54 @@ impl Default for MediaSettings {
             recording_ttl_secs: 300,
             prompts: PromptSettings::default(),
             webrtc: WebRtcSettings::default(),
+            app_hosted: AppHostedSettings::default(),
+        }
+    }
+}
+
+/// The `[media.app_hosted]` section: dialling app-hosted bots' media sockets, and the bounds on
+/// what each socket buffers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppHostedSettings {
+    /// Allow media-socket URLs that are, or resolve to, loopback, private, link-local or other
+    /// non-public addresses. Off by default so a bot cannot make the server connect into its own
+    /// network; single-machine set-ups and tests turn it on.
+    pub allow_private_addresses: bool,
+    /// Time allowed for one dial (TCP, TLS and the WebSocket handshake), in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// How long a dropped socket is redialled (with backoff) before the leg ends with a media
+    /// failure, in seconds; the call goes on meanwhile and the bot's side is silence.
+    pub reconnect_window_secs: u64,
+    /// Largest message a bot may send, in bytes (audio of any length up to this, or JSON).
+    pub max_message_bytes: usize,
+    /// Bot audio buffered ahead of playout above which the bot is asked to pause
+    /// (`flowControl` pause), in milliseconds.
+    pub pause_above_ms: u64,
+    /// Buffered bot audio below which a paused bot is asked to resume, in milliseconds.
+    pub resume_below_ms: u64,
+    /// Most bot audio buffered ahead of playout, in milliseconds; more is discarded with a
+    /// `warning` (mediaDiscarded).
+    pub max_buffered_ms: u64,
+    /// Audio toward the bot held for a slow reader, in milliseconds; the oldest is dropped
+    /// beyond it (the next frame carries the discontinuity flag, and a `warning` follows).
+    pub send_queue_ms: u64,
+    /// Speakers' frames sent unmixed per 20 ms at most (the loudest first); 0 means no cap.
+    pub max_unmixed_sources: usize,
+}
+
+impl Default for AppHostedSettings {
+    fn default() -> Self {
+        AppHostedSettings {
+            allow_private_addresses: false,
+            connect_timeout_ms: 5_000,
+            reconnect_window_secs: 15,
+            max_message_bytes: 1024 * 1024,
+            pause_above_ms: 2_000,
+            resume_below_ms: 1_000,
+            max_buffered_ms: 10_000,
+            send_queue_ms: 1_000,
+            max_unmixed_sources: 0,
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct WebRtcLeg {
     pub conversation: ConversationId,
     /// Its roster id: named in tone events and speaking hints.
     pub participant: ParticipantId,
+    /// The number its audio is known by on app-hosted bots' media sockets (its roster
+    /// `mediaStreams[0].sourceId`).
+    pub source_id: u32,
 }
 
 /// Where a browser's media stands, for the signaling layer.

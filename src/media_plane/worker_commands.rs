@@ -52,6 +52,7 @@ impl Worker {
                 call,
                 conversation,
                 participant,
+                source_id: _,
                 hosting,
                 prefetch: _,
             } => self.open_leg(call, conversation, participant, hosting),
@@ -116,6 +117,8 @@ impl Worker {
                     conversation.server_mute(&participant, muted);
                 }
             }
+            // The participants go to the leg's media socket, not to the worker.
+            MediaCommand::SetParticipants { .. } => {}
         }
     }
 
@@ -165,6 +168,7 @@ impl Worker {
             call,
             conversation,
             participant,
+            source_id: _,
         } = leg;
         if self.calls.contains_key(&call) {
             let _ = reply.send(Err(WebRtcOfferError::AlreadyOpen(call)));

@@ -131,6 +131,7 @@ impl Rig {
                 call: call(c),
                 conversation: ConversationId::from("conv"),
                 participant: ParticipantId::from(p),
+                source_id: 1,
                 hosting: Hosting::Service,
                 prefetch: vec![],
             }));
@@ -490,6 +491,7 @@ fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_
         call: call("c"),
         conversation: ConversationId::from("c2"),
         participant: ParticipantId::from("pc"),
+        source_id: 1,
         hosting: Hosting::Service,
         prefetch: vec![],
     }));
@@ -497,6 +499,7 @@ fn unusable_audio_fails_in_order_and_a_hang_up_ends_the_other_side_recording_at_
         call: call("d"),
         conversation: ConversationId::from("c2"),
         participant: ParticipantId::from("pd"),
+        source_id: 1,
         hosting: Hosting::Service,
         prefetch: vec![],
     }));
@@ -589,6 +592,7 @@ fn a_third_member_is_linked_and_every_key_names_its_presser() {
         call: call("call-c"),
         conversation: ConversationId::from("conv"),
         participant: ParticipantId::from("part-c"),
+        source_id: 1,
         hosting: Hosting::Service,
         prefetch: vec![],
     }));

@@ -454,6 +454,10 @@ impl Softphone {
         offer: String,
     ) -> Result<(), Refusal> {
         let leg = CallId::random();
+        let source_id = self
+            .calls()
+            .read(|registry| registry.source_id_of(&conversation, &participant))
+            .unwrap_or(0);
         let answer = self
             .inner
             .media
@@ -462,6 +466,7 @@ impl Softphone {
                     call: leg.clone(),
                     conversation,
                     participant,
+                    source_id,
                 },
                 offer,
             )

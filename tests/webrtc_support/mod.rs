@@ -95,6 +95,7 @@ impl Rig {
             call: CallId::from(format!("leg-{name}")),
             conversation: ConversationId::from(conversation),
             participant: ParticipantId::from(format!("participant-{name}")),
+            source_id: 2,
         };
         let answer = self
             .engine
@@ -124,6 +125,7 @@ impl Rig {
                 call: call.clone(),
                 conversation: ConversationId::from(conversation),
                 participant: ParticipantId::from(format!("participant-{name}")),
+                source_id: 1,
                 hosting: Hosting::Service,
                 prefetch: vec![],
             })

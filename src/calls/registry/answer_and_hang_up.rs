@@ -38,6 +38,7 @@ impl CallRegistry {
             call.callback_uri = request.callback_uri;
         }
         call.media_config = Some(request.media_config);
+        call.media_socket = request.media_socket;
         call.modalities = request.modalities;
         call.call_options = request.call_options;
         call.deadlines.answer = None;

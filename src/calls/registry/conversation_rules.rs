@@ -6,6 +6,7 @@
 use super::{CallRegistry, Departure, Effects, UserChange, UserNotice};
 use crate::calls::conversation::{Conversation, ConversationKind, Presence};
 use crate::calls::ids::{ConversationId, ParticipantId};
+use crate::calls::media::MediaCommand;
 use crate::calls::notify;
 use crate::calls::result_codes::ResultCode;
 use crate::calls::state::CallState;
@@ -68,6 +69,9 @@ impl CallRegistry {
         }
         if let (Some((leg, operation)), Presence::Ringing) = (&member.invited_by, member.presence) {
             self.invitee_settled(leg, operation, &member.id, failure.clone(), fx);
+        }
+        if member.presence == Presence::Joined {
+            self.stream_members_changed(conversation_id, fx);
         }
         let Some(conversation) = self.conversations.get(conversation_id) else {
             return;
@@ -176,6 +180,33 @@ impl CallRegistry {
         }
     }
 
+    /// Tells every app-hosted leg of the conversation whose media is open who is in it now (its
+    /// media socket sends `participantsUpdated` when the list changed).
+    pub(super) fn stream_members_changed(
+        &self,
+        conversation_id: &ConversationId,
+        fx: &mut Effects,
+    ) {
+        let Some(conversation) = self.conversations.get(conversation_id) else {
+            return;
+        };
+        let mut participants = None;
+        for leg in conversation.joined_legs() {
+            let app_hosted = self
+                .calls
+                .get(&leg)
+                .is_some_and(|c| c.media_opened && c.media_socket.is_some());
+            if app_hosted {
+                let participants =
+                    participants.get_or_insert_with(|| conversation.stream_participants());
+                fx.media.push(MediaCommand::SetParticipants {
+                    call: leg,
+                    participants: participants.clone(),
+                });
+            }
+        }
+    }
+
     /// A ringing member joined: it is in the roster now, a P2P caller's media opens and other
     /// ringing members stop, a transfer completes, an invite counts it.
     pub(super) fn member_joined(
@@ -236,6 +267,7 @@ impl CallRegistry {
         } else {
             self.roster_changed(conversation_id, fx);
         }
+        self.stream_members_changed(conversation_id, fx);
     }
 }
 

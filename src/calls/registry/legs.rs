@@ -9,7 +9,7 @@ use crate::calls::call::{AppRef, Call, Deadlines};
 use crate::calls::conversation::{Conversation, ConversationKind, Member, Presence};
 use crate::calls::endpoints::{Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
-use crate::calls::media::{Hosting, MediaCommand};
+use crate::calls::media::{AppHosted, Hosting, MediaCommand};
 use crate::calls::notify;
 use crate::calls::result_codes::ResultCode;
 use crate::calls::state::{CallEvent, CallState, IllegalRequest, Transition};
@@ -36,6 +36,7 @@ impl CallRegistry {
             targets: Vec::new(),
             modalities: vec![crate::graph::Modality::Audio],
             media_config: None,
+            media_socket: None,
             chat_info: None,
             meeting_info: None,
             subject: None,
@@ -107,6 +108,7 @@ impl CallRegistry {
         call.targets = targets.iter().map(|t| t.info.clone()).collect();
         call.modalities = request.modalities;
         call.media_config = Some(request.media_config);
+        call.media_socket = request.media_socket;
         call.subject = request.subject;
         call.call_options = request.call_options;
         call.meeting_info = meeting_info;
@@ -143,6 +145,7 @@ impl CallRegistry {
             // A group creator or meeting joiner is in the conversation at once.
             self.open_media(&call_id, fx);
             self.roster_changed(&conversation_id, fx);
+            self.stream_members_changed(&conversation_id, fx);
         }
         let mut last_failure = None;
         let source = self.calls[&call_id].source.clone();
@@ -275,9 +278,23 @@ impl CallRegistry {
             return;
         }
         call.media_opened = true;
-        let (hosting, prefetch) = match &call.media_config {
-            Some(MediaConfig::AppHosted(_)) => (Hosting::App, Vec::new()),
-            Some(config) => (
+        let participants = || {
+            self.conversations
+                .get(&call.conversation)
+                .map(Conversation::stream_participants)
+                .unwrap_or_default()
+        };
+        let (hosting, prefetch) = match (&call.media_config, &call.media_socket) {
+            (Some(MediaConfig::AppHosted(_)), Some(socket)) => (
+                Hosting::App(Box::new(AppHosted {
+                    socket: socket.clone(),
+                    app_id: call.owner.app_id.clone(),
+                    tenant_id: call.owner.tenant_id.clone(),
+                    participants: participants(),
+                })),
+                Vec::new(),
+            ),
+            (Some(config), _) => (
                 Hosting::Service,
                 config
                     .pre_fetch_media()
@@ -288,12 +305,18 @@ impl CallRegistry {
                     })
                     .collect(),
             ),
-            None => (Hosting::Service, Vec::new()),
+            (None, _) => (Hosting::Service, Vec::new()),
         };
+        let source_id = self
+            .conversations
+            .get(&call.conversation)
+            .and_then(|c| c.member(&call.participant))
+            .map_or(0, |m| m.source_id);
         fx.media.push(MediaCommand::OpenLeg {
             call: call_id.clone(),
             conversation: call.conversation.clone(),
             participant: call.participant.clone(),
+            source_id,
             hosting,
             prefetch,
         });

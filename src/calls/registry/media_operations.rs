@@ -95,7 +95,8 @@ impl CallRegistry {
         Ok(self.start_operation(&leg, op))
     }
 
-    /// `POST …/subscribeToTone`: completed at once; key presses follow as notifications.
+    /// `POST …/subscribeToTone`: completed at once; key presses follow as notifications. Allowed
+    /// on app-hosted calls too: the keys are detected by Switchboard either way.
     pub fn subscribe_to_tone(
         &mut self,
         app_id: &str,
@@ -103,7 +104,7 @@ impl CallRegistry {
         client_context: Option<String>,
         fx: &mut Effects,
     ) -> Result<CommsOperation, CallError> {
-        let leg = self.media_leg(app_id, call_id, "subscribeToTone", true)?;
+        let leg = self.media_leg(app_id, call_id, "subscribeToTone", false)?;
         let client_context = validate::client_context(client_context)?;
         if let Some(call) = self.calls.get_mut(&leg).filter(|c| !c.tones_subscribed) {
             call.tones_subscribed = true;

@@ -132,11 +132,32 @@ fn media_requests_need_an_answered_service_hosted_call() {
             .starts_with("subscribeToTone is not allowed while the call is incoming")
     );
     assert!(sub(&mut h, "a", &a).contains("until the call's media is connected"));
-    let request =
-        validate::answer(serde_json::from_value(json!({"mediaConfig": {"blob": "x"}})).unwrap())
-            .unwrap();
+    let request = validate::answer(
+        serde_json::from_value(json!({"mediaConfig": {"blob": r#"{"url": "ws://bot.test/m"}"#}}))
+            .unwrap(),
+    )
+    .unwrap();
     h.registry
         .answer("b", b.as_str(), request, &mut fx)
         .unwrap();
-    assert!(sub(&mut h, "b", &b).contains("needs a call with serviceHostedMediaConfig"));
+    let play = validate::play_prompt(
+        serde_json::from_value(json!({"prompts": [{"mediaInfo": {"uri": "https://x/a.wav"}}]}))
+            .unwrap(),
+    )
+    .unwrap();
+    let refused = h
+        .registry
+        .play_prompt("b", b.as_str(), play, &mut Effects::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("needs a call with serviceHostedMediaConfig"),
+        "{refused}"
+    );
+    // Keys are Switchboard's to detect whoever hosts the media.
+    assert!(
+        h.registry
+            .subscribe_to_tone("b", b.as_str(), None, &mut Effects::default())
+            .is_ok()
+    );
 }

@@ -42,6 +42,7 @@ impl CallRegistry {
         conversation.anyone_joined = true;
         conversation.person_joined = true;
         self.roster_changed(&conversation_id, fx);
+        self.stream_members_changed(&conversation_id, fx);
         (conversation_id, participant)
     }
 

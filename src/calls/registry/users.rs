@@ -187,6 +187,18 @@ impl CallRegistry {
             .is_some_and(|c| c.member(participant).is_some())
     }
 
+    /// The source id of a member (the number its audio is known by), if it is still there.
+    pub fn source_id_of(
+        &self,
+        conversation: &ConversationId,
+        participant: &ParticipantId,
+    ) -> Option<u32> {
+        self.conversations
+            .get(conversation)?
+            .member(participant)
+            .map(|m| m.source_id)
+    }
+
     /// Tells every other joined user of a P2P conversation that `joined` came in.
     pub(super) fn notice_peer_joined(
         &self,
