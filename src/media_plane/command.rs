@@ -8,6 +8,7 @@ use std::sync::Arc;
 use switchboard_media::Prompt;
 use tokio::sync::oneshot;
 
+use super::app_stream::AppStream;
 use super::webrtc_legs::{WebRtcAnswer, WebRtcLeg, WebRtcOfferError};
 
 use crate::calls::ids::{CallId, OperationId};
@@ -69,6 +70,14 @@ pub enum WorkerCommand {
         operation: OperationId,
         /// The prompts, or why they are unusable.
         prompts: Result<Vec<Arc<Prompt>>, PromptFailure>,
+    },
+    /// An app-hosted leg's lane to its media socket, made by the engine when it opened the leg;
+    /// follows that leg's `OpenLeg` on the same queue.
+    AttachStream {
+        /// The app-hosted bot's leg.
+        call: CallId,
+        /// The lane its audio and notices cross.
+        stream: Arc<AppStream>,
     },
 }
 

@@ -40,6 +40,8 @@ impl Worker {
                     bot.resolved(&operation, prompts);
                 }
             }
+            // The worker's side of app-hosted media is not wired yet: the lane is dropped.
+            WorkerCommand::AttachStream { .. } => {}
         }
     }
 
