@@ -392,22 +392,31 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The setting the demo turns on unless it is given.
+const DEMO_PRIVATE_SOCKETS_KEY: &str = "media.app_hosted.allow_private_addresses";
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `SWITCHBOARD_…` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut given = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
                 return Err(ConfigError::Missing {
                     path: path.to_owned(),
                 });
             }
-            figment = figment.merge(Toml::file_exact(path));
+            given = given.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("SWITCHBOARD_").split("__"));
-        let config: Config = figment
+        given = given.merge(Env::prefixed("SWITCHBOARD_").split("__"));
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(given.clone())
             .extract()
             .map_err(|e| ConfigError::Invalid(join_figment_error(e)))?;
+        // The demo runs on one machine: its bots' media sockets are on this machine or its
+        // network, so they may be dialled there unless the setting was given.
+        if config.seeds_demo() && given.find_value(DEMO_PRIVATE_SOCKETS_KEY).is_err() {
+            config.media.app_hosted.allow_private_addresses = true;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -508,6 +517,16 @@ mod tests {
             error.contains("calls.transfer_timeout_ms is 5; allowed: 100 to"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_demo_dials_private_media_sockets_unless_told_otherwise() {
+        assert!(load("").unwrap().media.app_hosted.allow_private_addresses);
+        let told = load("[media.app_hosted]\nallow_private_addresses = false\n").unwrap();
+        assert!(!told.media.app_hosted.allow_private_addresses);
+        let configured =
+            load("[[tenants]]\nid = \"t\"\n[[apps]]\nid = \"a\"\ntenant = \"t\"\n").unwrap();
+        assert!(!configured.media.app_hosted.allow_private_addresses);
     }
 
     #[test]

@@ -409,3 +409,57 @@ async fn shutdown_ends_every_call_with_a_notification() {
         assert_eq!(ended["resourceData"]["resultInfo"]["subcode"], 5003);
     }
 }
+
+/// An app moves its calling webhook with the Switchboard extension: incoming calls are announced
+/// at the new one, a bad URL is refused naming the field, and a cleared webhook makes the app
+/// unreachable.
+#[tokio::test]
+async fn an_app_sets_its_own_calling_webhook() {
+    let bots = Bots::start("", &[]).await;
+    let http = reqwest::Client::new();
+    let path = bots.server.url("/v1.0/switchboard/callingWebhook");
+    let put = |url: Value| {
+        http.put(&path)
+            .bearer_auth(&bots.a2.token)
+            .json(&json!({ "url": url }))
+            .send()
+    };
+    let moved = Webhook::start().await;
+    let response = put(json!(moved.url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["url"], moved.url.as_str());
+    let read: Value = http
+        .get(&path)
+        .bearer_auth(&bots.a2.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["url"], moved.url.as_str());
+    bots.call_app(&bots.a1, APP_A2).await;
+    let created = wait_for(&moved, |n| n["changeType"] == "created").await;
+    assert_eq!(created["resourceData"]["direction"], "incoming");
+    assert!(
+        bots.a2.hook.notifications().is_empty(),
+        "the old webhook hears nothing"
+    );
+
+    let refused = put(json!("ftp://bot.example.com/calls")).await.unwrap();
+    let refusal = expect_graph_error(refused, 400, "invalidRequest").await;
+    let message = refusal["error"]["message"].as_str().unwrap();
+    assert!(message.contains("url"), "{message}");
+
+    let cleared = http
+        .delete(&path)
+        .bearer_auth(&bots.a2.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    let a = bots.call_app(&bots.a1, APP_A2).await;
+    let ended = wait_for(&bots.a1.hook, |n| is_state(n, &a, "terminated")).await;
+    assert_eq!(ended["resourceData"]["resultInfo"]["code"], 480, "{ended}");
+}

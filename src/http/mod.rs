@@ -17,12 +17,13 @@
 //!   OAuth2 token endpoint, OIDC discovery and the JWKS.
 //! - One file per Graph resource: [`calls`] (with [`call_context`]), [`participants`],
 //!   [`operations`], [`meetings`]; and per Switchboard extension: [`reminders`],
-//!   [`notification_delivery`].
+//!   [`notification_delivery`], [`calling_webhook`].
 //! - [`recordings`], [`metrics`], [`softphone`] (pages and sign-in), [`softphone_socket`] (the
 //!   pages' signaling socket) and [`inbox`] (the built-in bots' loopback webhook listener).
 
 pub mod auth;
 pub mod call_context;
+pub mod calling_webhook;
 pub mod calls;
 pub mod discovery;
 pub mod error;

@@ -14,8 +14,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::state::AppState;
 use super::{
-    calls, discovery, meetings, metrics, notification_delivery, operations, participants,
-    recordings, reminders, softphone, softphone_socket, token,
+    calling_webhook, calls, discovery, meetings, metrics, notification_delivery, operations,
+    participants, recordings, reminders, softphone, softphone_socket, token,
 };
 
 /// Who may call a route.
@@ -208,7 +208,25 @@ pub fn table() -> RouteTable {
             "/communications/onlineMeetings",
             meetings::search,
         )
-        // Switchboard extensions: reminder calls and notification delivery.
+        // Switchboard extensions: the app's calling webhook, reminder calls, notification delivery.
+        .add(
+            Api,
+            get.clone(),
+            "/switchboard/callingWebhook",
+            calling_webhook::read,
+        )
+        .add(
+            Api,
+            Method::PUT,
+            "/switchboard/callingWebhook",
+            calling_webhook::set,
+        )
+        .add(
+            Api,
+            delete.clone(),
+            "/switchboard/callingWebhook",
+            calling_webhook::clear,
+        )
         .add(
             Api,
             post.clone(),

@@ -69,6 +69,24 @@ impl Store {
         .await
     }
 
+    /// Sets (or, with `None`, clears) an application's calling webhook; `false` when there is no
+    /// such application.
+    pub async fn set_calling_webhook(
+        &self,
+        id: &str,
+        webhook: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            let changed = c.execute(
+                "UPDATE applications SET calling_webhook = ?2 WHERE id = ?1",
+                params![id, webhook],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     /// The application with this id, in any tenant.
     pub async fn get_app(&self, id: &str) -> Result<Option<AppRecord>, StoreError> {
         let id = id.to_owned();
