@@ -315,6 +315,38 @@ async fn errors_are_graph_error_bodies_with_request_ids() {
         .await
         .unwrap();
     expect_graph_error(response, 413, "invalidRequest").await;
+
+    // A header value with control characters: a Graph error from the routes, not a bare 400.
+    let answer = raw_request(
+        server.port,
+        &format!(
+            "POST /v1.0/communications/calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: \x01\x02\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ),
+    );
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 4"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "invalidRequest", "{body}");
+    assert!(
+        body["error"]["innerError"]["request-id"].is_string(),
+        "{body}"
+    );
+}
+
+/// Sends `request` as bytes and reads the whole answer (the request asks to close).
+fn raw_request(port: u16, request: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 #[tokio::test]

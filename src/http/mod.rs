@@ -10,7 +10,8 @@
 //! - [`routes`]: the one route table — every path with its method and who may call it.
 //! - [`state`]: [`AppState`], the handles a handler can reach (built by `server`).
 //! - [`router`]: the table wrapped in the layers every request passes, and the answers for
-//!   unknown paths, wrong methods and panics.
+//!   unknown paths, wrong methods and panics; [`serve`]: the accept loop (peer addresses,
+//!   malformed headers, graceful shutdown).
 //! - [`error`], [`json`], [`request_id`]: Graph error bodies (and the mapping of every domain
 //!   error to one), the JSON body extractor and responses, request ids.
 //! - [`auth`]: the bearer-token layer and the caller extractors; [`token`] and [`discovery`]: the
@@ -39,6 +40,7 @@ pub mod reminders;
 pub mod request_id;
 pub mod router;
 pub mod routes;
+pub mod serve;
 pub mod softphone;
 pub mod softphone_socket;
 pub mod state;

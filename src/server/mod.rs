@@ -77,20 +77,12 @@ pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(),
     tracing::info!("listening on http://{bound}");
 
     let app = crate::http::router::build(state.clone());
-    let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.wait())
-            .into_future(),
-    );
+    let mut server = tokio::spawn(crate::http::serve::serve(listener, app, shutdown.wait()));
     tokio::select! {
         () = os_signal => {}
         () = shutdown.wait() => {}
         result = &mut server => {
-            return match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => Err(ServeError::Http(error)),
-                Err(error) => Err(ServeError::Http(std::io::Error::other(error.to_string()))),
-            };
+            return result.map_err(|error| ServeError::Http(std::io::Error::other(error.to_string())));
         }
     }
     tracing::info!(
