@@ -115,6 +115,15 @@ pub struct AuthConfig {
     pub api_audience: String,
     /// Lifetime of access tokens, in seconds.
     pub access_token_lifetime_secs: u64,
+    /// Failed sign-ins (token requests and softphone logins) allowed per source address a minute;
+    /// past it, that source is refused with 429 and `Retry-After` until the minute has passed.
+    pub failed_sign_ins_per_source: u32,
+    /// Failed sign-ins allowed per client (or user) id a minute before slow (key-stretched)
+    /// checks for it are refused with 429; fast checks of generated secrets go on.
+    pub failed_sign_ins_per_client: u32,
+    /// Key-stretching checks (passwords, and client secrets hashed by earlier versions) running
+    /// at once.
+    pub concurrent_slow_checks: usize,
 }
 
 impl Default for AuthConfig {
@@ -123,6 +132,9 @@ impl Default for AuthConfig {
             issuer: String::new(),
             api_audience: "https://graph.microsoft.com".to_owned(),
             access_token_lifetime_secs: 3600,
+            failed_sign_ins_per_source: 30,
+            failed_sign_ins_per_client: 10,
+            concurrent_slow_checks: 2,
         }
     }
 }

@@ -272,3 +272,55 @@ async fn each_app_sees_only_its_own_delivery_status() {
     assert_eq!(status(a1).await["appId"], APP_A1);
     assert_eq!(status(a2).await["appId"], APP_A2);
 }
+
+/// Failed sign-ins cost an unauthenticated client its own budget, not the server's CPU: past
+/// `auth.failed_sign_ins_per_source` failures a minute the source gets 429 with `Retry-After`
+/// before any secret is checked, and past `auth.failed_sign_ins_per_client` a client's slow
+/// (key-stretched) checks are refused while other clients go on.
+#[tokio::test]
+async fn failed_sign_ins_are_bounded_per_source_and_per_client() {
+    let per_client = Server::start_with_config(&format!(
+        "{STANDARD_CONFIG}\n[auth]\nfailed_sign_ins_per_source = 100\nfailed_sign_ins_per_client = 3\n"
+    ));
+    // SECRET is a passphrase-like test secret: stored stretched, so its checks are the slow kind.
+    for _ in 0..3 {
+        let wrong = per_client.token_response(TENANT_A, APP_A1, "wrong").await;
+        assert_eq!(wrong.status(), 401);
+    }
+    let locked = per_client.token_response(TENANT_A, APP_A1, SECRET).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    let body: serde_json::Value = locked.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("failed sign-ins as {APP_A1}")),
+        "{body}"
+    );
+    let other = per_client.token_response(TENANT_A, APP_A2, SECRET).await;
+    assert_eq!(other.status(), 200, "another client is not held back");
+
+    let per_source = Server::start_with_config(&format!(
+        "{STANDARD_CONFIG}\n[auth]\nfailed_sign_ins_per_source = 5\n"
+    ));
+    for i in 0..5 {
+        // Unknown clients and wrong secrets alike count against the source.
+        let id = format!("no-such-client-{i}");
+        let wrong = per_source.token_response(TENANT_A, &id, "x").await;
+        assert_eq!(wrong.status(), 401);
+    }
+    let refused = per_source.token_response(TENANT_A, APP_A1, SECRET).await;
+    assert_eq!(
+        refused.status(),
+        429,
+        "the source is refused before any check"
+    );
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+}

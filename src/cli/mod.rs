@@ -62,7 +62,7 @@ fn hash_password() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    println!("{}", crate::auth::secret::hash_secret(password));
+    println!("{}", crate::auth::secret::hash_password(password));
     ExitCode::SUCCESS
 }
 

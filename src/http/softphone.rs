@@ -3,10 +3,11 @@
 //! the user exists, for a token the page presents on its socket), and `GET /softphone/users`
 //! (who can be picked for the dev login). The signaling socket is in `softphone_socket`.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -87,8 +88,12 @@ pub struct LoginResponse {
 /// `POST /softphone/login`.
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let now = Instant::now();
+    let source = peer.ip();
+    state.sign_ins.admit_source(source, now)?;
     let Json(request) = body.map_err(|e| {
         ApiError::bad_request(format!(
             "bad sign-in body ({}); send JSON {{\"user\": \"<user id>\", \"password\": \"…\"}}",
@@ -100,16 +105,17 @@ pub async fn login(
             "unknown user or wrong password; check the user id and the password".to_owned(),
         )
     };
+    let failed = |id: &str| {
+        state.sign_ins.failed(source, &format!("user {id}"), now);
+        refused()
+    };
     let record = state
         .store
         .get_user(&request.user)
         .await
         .map_err(store_unavailable)?
-        .ok_or_else(refused)?;
-    state
-        .softphone
-        .sign_ins
-        .attempt(&record.id, Instant::now())?;
+        .ok_or_else(|| failed(&request.user))?;
+    state.softphone.sign_ins.attempt(&record.id, now)?;
     if !state.config.dev_login() {
         let hash = state
             .config
@@ -117,13 +123,14 @@ pub async fn login(
             .iter()
             .find(|u| u.id == record.id)
             .and_then(|u| u.password_hash.clone())
-            .ok_or_else(refused)?;
+            .ok_or_else(|| failed(&record.id))?;
         let password = request.password.unwrap_or_default();
-        let ok = tokio::task::spawn_blocking(move || verify_secret(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let ok = state
+            .sign_ins
+            .slow_check(move || verify_secret(&password, &hash))
+            .await;
         if !ok {
-            return Err(refused());
+            return Err(failed(&record.id));
         }
     }
     let user = SignedInUser {

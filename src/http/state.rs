@@ -12,7 +12,7 @@ use crate::media_plane::MediaEngine;
 use crate::notify::Notifier;
 use crate::softphone::Softphone;
 use crate::store::Store;
-use crate::throttle::{CallAdmission, RateLimiter};
+use crate::throttle::{CallAdmission, RateLimiter, SignInGuard};
 
 /// Shared state of the server; cheap to clone (every field is a handle).
 #[derive(Clone)]
@@ -30,6 +30,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Per-caller request rate limit (applied by the `/v1.0` auth layer).
     pub throttle: Arc<RateLimiter>,
+    /// Bounds on failed sign-ins per source and per client, and on slow checks at once.
+    pub sign_ins: Arc<SignInGuard>,
     /// Concurrent-call caps; the call routes take a slot per call.
     pub admission: CallAdmission,
     /// Prometheus handle for `/metrics` (`None` when another server in this process owns it).

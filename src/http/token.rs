@@ -1,10 +1,12 @@
 //! `POST /{tenant}/oauth2/v2.0/token`: OAuth2 client credentials, answered in the OAuth2 error
 //! format (RFC 6749 §5.2) as Entra does, so token libraries understand the failures.
 
+use std::net::SocketAddr;
 use std::sync::LazyLock;
+use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -14,11 +16,12 @@ use super::error::GraphErrorRendered;
 use super::request_id::RequestIds;
 use super::state::AppState;
 use crate::auth::principal::Principal;
-use crate::auth::secret::{hash_secret, verify_secret};
+use crate::auth::secret::{CheckCost, check_cost, generate_secret, hash_secret, verify_secret};
+use crate::throttle::Throttled;
 
-/// A hash no secret matches, checked for unknown clients so they take as long as known ones.
-static DECOY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_secret("decoy secret that is never issued"));
+/// A hash no secret matches, checked for unknown clients so they take as long as known ones
+/// with generated secrets (a fast hash: see `auth::secret`).
+static DECOY_HASH: LazyLock<String> = LazyLock::new(|| hash_secret(&generate_secret()));
 
 /// An OAuth2 error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +29,7 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl OAuthError {
@@ -34,6 +38,18 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 429 with `Retry-After`: too many failed sign-ins (`temporarily_unavailable`, as RFC 6749
+    /// names a server that cannot take the request now).
+    fn throttled(throttled: Throttled) -> Self {
+        OAuthError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "temporarily_unavailable",
+            description: throttled.to_string(),
+            retry_after_secs: Some(throttled.retry_after_secs),
         }
     }
 }
@@ -55,6 +71,9 @@ impl IntoResponse for OAuthError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -72,10 +91,17 @@ pub const PATH: &str = "/{tenant}/oauth2/v2.0/token";
 /// `POST /{tenant}/oauth2/v2.0/token`: an access token for an application's client credentials.
 pub async fn issue(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
+    let now = Instant::now();
+    let source = peer.ip();
+    state
+        .sign_ins
+        .admit_source(source, now)
+        .map_err(OAuthError::throttled)?;
     let bad_request =
         |error, description: String| OAuthError::new(StatusCode::BAD_REQUEST, error, description);
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
@@ -164,14 +190,24 @@ pub async fn issue(
         .as_ref()
         .filter(|app| app.tenant_id == tenant)
         .and_then(|app| app.secret_hash.clone());
-    let secret_matches = {
-        let hash = stored_hash.clone().unwrap_or_else(|| DECOY_HASH.clone());
-        // PBKDF2 takes tens of milliseconds: keep it off the async workers.
-        tokio::task::spawn_blocking(move || verify_secret(&client_secret, &hash))
-            .await
-            .unwrap_or(false)
+    let hash = stored_hash.clone().unwrap_or_else(|| DECOY_HASH.clone());
+    let secret_matches = match check_cost(&hash) {
+        CheckCost::Cheap => verify_secret(&client_secret, &hash),
+        CheckCost::Stretched => {
+            // A hash of an earlier version: tens of milliseconds of key stretching, bounded per
+            // client and in number at once.
+            state
+                .sign_ins
+                .admit_slow_check(&client_id, now)
+                .map_err(OAuthError::throttled)?;
+            state
+                .sign_ins
+                .slow_check(move || verify_secret(&client_secret, &hash))
+                .await
+        }
     };
     if stored_hash.is_none() || !secret_matches {
+        state.sign_ins.failed(source, &client_id, now);
         tracing::info!(tenant = %tenant, client_id = %client_id, "token request refused: invalid client credentials");
         return Err(OAuthError::new(
             StatusCode::UNAUTHORIZED,

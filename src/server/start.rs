@@ -24,7 +24,7 @@ use crate::media_plane::{MediaEngine, MediaStartError};
 use crate::notify::{HttpTransport, Notifier};
 use crate::softphone::Softphone;
 use crate::store::{Store, StoreError};
-use crate::throttle::{CallAdmission, RateLimiter};
+use crate::throttle::{CallAdmission, RateLimiter, SignInGuard};
 
 /// Why the services could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +118,11 @@ pub fn services(
         calls.clone(),
         user_signal_receiver,
     );
+    let sign_ins = Arc::new(SignInGuard::new(
+        config.auth.failed_sign_ins_per_source,
+        config.auth.failed_sign_ins_per_client,
+        config.auth.concurrent_slow_checks,
+    ));
     Ok(AppState {
         config: Arc::new(config),
         public_url,
@@ -125,6 +130,7 @@ pub fn services(
         tokens,
         notifier,
         throttle: Arc::new(throttle),
+        sign_ins,
         admission,
         metrics,
         media,
