@@ -463,3 +463,66 @@ async fn an_app_sets_its_own_calling_webhook() {
     let ended = wait_for(&bots.a1.hook, |n| is_state(n, &a, "terminated")).await;
     assert_eq!(ended["resourceData"]["resultInfo"]["code"], 480, "{ended}");
 }
+
+/// A process killed with calls live (kill -9): the next start on the same data directory tells
+/// each bot its call ended — `terminated` with 500/1005 (the media is gone), naming what happened
+/// — and the calls are gone from the API. Before the journal of live calls, those bots were never
+/// told and believed their calls established.
+#[tokio::test]
+async fn calls_of_a_killed_process_are_ended_for_their_bots_after_the_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let bots = Bots::start_with(Bots::hooks().await, "", &[], Some(data.path().to_owned())).await;
+    let (a, b) = bots.established().await;
+    let ringing = bots.call_app(&bots.a1, APP_B1).await;
+    bots.incoming(&bots.b1).await;
+    // Give the journal's writer a moment to put the calls in the store, then kill the process.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Bots {
+        server, a1, a2, b1, ..
+    } = bots;
+    drop(server); // SIGKILL: no shutdown, no final notifications.
+    let before = (a1.hook.notifications().len(), a2.hook.notifications().len());
+
+    let bots = Bots::start_with(
+        [a1.hook, a2.hook, b1.hook],
+        "",
+        &[],
+        Some(data.path().to_owned()),
+    )
+    .await;
+    for (hook, call) in [
+        (&bots.a1.hook, &a),
+        (&bots.a2.hook, &b),
+        (&bots.a1.hook, &ringing),
+    ] {
+        let ended = wait_for(hook, |n| is_state(n, call, "terminated")).await;
+        assert_eq!(ended["changeType"], "deleted", "{ended}");
+        let result = &ended["resourceData"]["resultInfo"];
+        assert_eq!(
+            (result["code"].as_u64(), result["subcode"].as_u64()),
+            (Some(500), Some(1005))
+        );
+        assert!(
+            result["message"]
+                .as_str()
+                .unwrap()
+                .contains("the server stopped without ending the call"),
+            "{result}"
+        );
+    }
+    assert!(
+        bots.a1.hook.notifications().len() > before.0
+            && bots.a2.hook.notifications().len() > before.1
+    );
+    let listed: Value = bots
+        .get(&bots.a1, "/communications/calls")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["value"].as_array().unwrap().len(), 0);
+    let gone = bots
+        .get(&bots.a1, &format!("/communications/calls/{a}"))
+        .await;
+    assert_eq!(gone.status(), 404);
+}

@@ -6,6 +6,7 @@ pub mod call;
 pub mod conversation;
 pub mod endpoints;
 pub mod ids;
+pub mod journal;
 pub mod media;
 pub mod notify;
 pub mod operations;

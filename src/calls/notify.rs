@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::call::Call;
 use super::operations::Operation;
+use super::result_codes::ResultCode;
 use crate::graph::odata::type_name;
 use crate::graph::{ChangeType, CommsNotification, Participant, ToneInfo};
 /// A call's notification goes to the notifier as it is built here, ordered by the call's id.
@@ -51,6 +52,43 @@ pub fn state_changed(call: &Call) -> Option<Outbound> {
 /// `deleted`: the call ended; state `terminated` with the reason in `resultInfo`.
 pub fn ended(call: &Call) -> Option<Outbound> {
     outbound(call, ChangeType::Deleted, "", call.state_view())
+}
+
+/// `deleted`, for a call a stopped process could not end itself (it crashed or was killed): state
+/// `terminated` with 500/1005 (the call's media is gone) and what happened in the message. Sent
+/// by the next start, from the journal of live calls.
+pub fn lost(
+    call_id: &str,
+    app_id: &str,
+    tenant_id: &str,
+    callback_uri: &str,
+    detail: &str,
+) -> Outbound {
+    let path = format!("/communications/calls/{call_id}");
+    let data = crate::graph::Call {
+        odata_type: Some(type_name("call")),
+        odata_id: Some(path.clone()),
+        id: Some(call_id.to_owned()),
+        state: Some(crate::graph::CallState::Terminated),
+        callback_uri: Some(callback_uri.to_owned()),
+        result_info: Some(ResultCode::MediaPlaneFailure.result_info(Some(detail))),
+        ..crate::graph::Call::default()
+    };
+    Outbound {
+        app_id: app_id.to_owned(),
+        tenant_id: tenant_id.to_owned(),
+        callback_uri: callback_uri.to_owned(),
+        ordering_key: call_id.to_owned(),
+        notification: CommsNotification {
+            odata_type: type_name("commsNotification"),
+            change_type: ChangeType::Deleted,
+            resource: Some(format!("/app/calls/{call_id}")),
+            resource_url: path,
+            callback_uri: Some(callback_uri.to_owned()),
+            resource_data: serde_json::to_value(data).unwrap_or_default(),
+            extensions: serde_json::Map::new(),
+        },
+    }
 }
 
 /// `updated` on `/participants`: the roster as it now is.

@@ -17,6 +17,7 @@ use tokio::sync::mpsc::Receiver;
 use super::call::CallTimers;
 use super::endpoints::RingUser;
 use super::ids::CallId;
+use super::journal::CallJournal;
 use super::media::{MediaCommand, MediaEvent, MediaPlane, OperationOutcome};
 use super::notify::Outbound;
 use super::registry::UserNotice;
@@ -77,6 +78,7 @@ struct Inner {
     media: Arc<dyn MediaPlane>,
     sink: Arc<dyn NotificationSink>,
     ringer: Arc<dyn UserRinger>,
+    journal: Arc<dyn CallJournal>,
     wake: Arc<Notify>,
 }
 
@@ -95,6 +97,7 @@ impl CallService {
         mut events: Receiver<MediaEvent>,
         sink: Arc<dyn NotificationSink>,
         ringer: Arc<dyn UserRinger>,
+        journal: Arc<dyn CallJournal>,
     ) -> CallService {
         let service = CallService {
             inner: Arc::new(Inner {
@@ -105,6 +108,7 @@ impl CallService {
                 media,
                 sink,
                 ringer,
+                journal,
                 wake: Arc::new(Notify::new()),
             }),
         };
@@ -169,6 +173,9 @@ impl CallService {
             }
             for notice in fx.users.drain(..) {
                 self.inner.ringer.notify(notice);
+            }
+            if !fx.journal.is_empty() {
+                self.inner.journal.record(std::mem::take(&mut fx.journal));
             }
             let refused: Vec<_> = fx
                 .media

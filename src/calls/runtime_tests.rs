@@ -49,7 +49,14 @@ fn app(id: &str) -> AppRef {
 
 fn start(recorder: &Arc<Recorder>, timers: CallTimers) -> CallService {
     let (media, events) = SignallingOnlyMedia::plane();
-    CallService::start(timers, media, events, recorder.clone(), Arc::new(NoRinger))
+    CallService::start(
+        timers,
+        media,
+        events,
+        recorder.clone(),
+        Arc::new(NoRinger),
+        Arc::new(crate::calls::journal::NoJournal),
+    )
 }
 
 fn call_b(service: &CallService) -> (CallId, CallId) {
@@ -169,6 +176,7 @@ async fn a_full_media_queue_fails_the_leg_with_a_clear_reason() {
         events,
         recorder.clone(),
         Arc::new(NoRinger),
+        Arc::new(crate::calls::journal::NoJournal),
     );
     let (_, b) = call_b(&service);
     recorder.take();

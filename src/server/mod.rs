@@ -2,6 +2,7 @@
 //! ([`seed`]), starts the built-in bots and the reminder scheduler, serves, and shuts down
 //! gracefully ([`shutdown`]).
 
+pub mod journal;
 pub mod seed;
 pub mod shutdown;
 pub mod start;
@@ -68,6 +69,7 @@ pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(),
         crate::metrics::install_recorder(),
         &shutdown,
     )?;
+    journal::end_lost_calls(&state.store, &state.notifier).await;
     if let Some(demo) = seed_directory(&state.store, &state.config).await? {
         print_demo_banner(&demo, &public_url, &state.config.data_dir);
     }
@@ -96,6 +98,12 @@ pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(),
         server.abort();
     }
     let report = state.notifier.drain(drain).await;
+    // Every call was ended (and its bot told) by the shutdown hook: the journal of live calls is
+    // empty by now, unless its writer had not caught up; either way the next start must not tell
+    // those bots a second time.
+    if let Err(error) = state.store.take_live_calls().await {
+        tracing::warn!(%error, "cannot clear the journal of live calls");
+    }
     tracing::info!(
         abandoned_notifications = report.abandoned,
         "shutdown complete"

@@ -107,6 +107,7 @@ pub fn services(
         media_events,
         Arc::new(notifier.clone()),
         Arc::new(user_signals),
+        super::journal::start(store.clone()),
     );
     let ending = calls.clone();
     shutdown.on_shutdown("end every call", move || async move {

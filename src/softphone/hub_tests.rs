@@ -96,7 +96,14 @@ fn setup() -> Setup {
     };
     let (signals, signal_receiver) = super::signals();
     let (plane, events) = SignallingOnlyMedia::plane();
-    let calls = CallService::start(timers, plane, events, recorder.clone(), Arc::new(signals));
+    let calls = CallService::start(
+        timers,
+        plane,
+        events,
+        recorder.clone(),
+        Arc::new(signals),
+        Arc::new(crate::calls::journal::NoJournal),
+    );
     let softphone = Softphone::start(RING, media.clone(), calls.clone(), signal_receiver);
     let (endpoint, page) = softphone.register(&SignedInUser {
         id: "u".into(),

@@ -1,5 +1,6 @@
-//! The embedded SQLite store: directory (tenants, applications, users), online meetings and
-//! scheduled reminder calls.
+//! The embedded SQLite store: directory (tenants, applications, users), online meetings,
+//! scheduled reminder calls, and the journal of live calls (so a restart after a crash can tell
+//! their bots they ended).
 //!
 //! One connection behind a `std::sync::Mutex`, used from `spawn_blocking` so a query never blocks
 //! the async runtime. Queries are small and indexed; one connection is enough for the directory
@@ -7,6 +8,7 @@
 
 mod apps;
 pub mod demo;
+mod live_calls;
 mod meetings;
 mod reminders;
 mod schema;
@@ -19,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use apps::{AppRecord, NewApp};
+pub use live_calls::{LiveCallChange, LiveCallRow};
 pub use meetings::MeetingRecord;
 pub use reminders::ReminderRow;
 pub use tenants::TenantRecord;

@@ -54,6 +54,15 @@ CREATE TABLE reminders (
 CREATE INDEX reminders_due ON reminders(status, next_attempt_at);
 CREATE INDEX reminders_app ON reminders(app_id);
 "#,
+    r#"
+CREATE TABLE live_calls (
+    id           TEXT PRIMARY KEY,
+    app_id       TEXT NOT NULL,
+    tenant_id    TEXT NOT NULL,
+    callback_uri TEXT NOT NULL,
+    started_at   INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the schema up to date.

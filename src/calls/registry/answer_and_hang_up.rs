@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::{CallError, CallRegistry, Departure, Effects};
 use crate::calls::endpoints::Reach;
 use crate::calls::ids::CallId;
+use crate::calls::journal::JournalEntry;
 use crate::calls::result_codes::ResultCode;
 use crate::calls::state::{CallEvent, CallState};
 use crate::calls::validate;
@@ -36,6 +37,7 @@ impl CallRegistry {
         let call = self.call_mut(app_id, call_id)?;
         if request.callback_uri.is_some() {
             call.callback_uri = request.callback_uri;
+            fx.journal.extend(JournalEntry::live(call));
         }
         call.media_config = Some(request.media_config);
         call.media_socket = request.media_socket;
@@ -59,7 +61,9 @@ impl CallRegistry {
     ) -> Result<(), CallError> {
         let id = self.check(app_id, call_id, CallEvent::Reject)?;
         if request.callback_uri.is_some() {
-            self.call_mut(app_id, call_id)?.callback_uri = request.callback_uri;
+            let call = self.call_mut(app_id, call_id)?;
+            call.callback_uri = request.callback_uri;
+            fx.journal.extend(JournalEntry::live(call));
         }
         let reason = request.reason.as_str();
         let departure = Departure::NotReached(
@@ -90,6 +94,7 @@ impl CallRegistry {
         let call = self.call_mut(app_id, call_id)?;
         if request.callback_uri.is_some() {
             call.callback_uri = request.callback_uri;
+            fx.journal.extend(JournalEntry::live(call));
         }
         call.deadlines.answer = None;
         let (conversation, source) = (call.conversation.clone(), call.source.clone());

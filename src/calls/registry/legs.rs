@@ -9,6 +9,7 @@ use crate::calls::call::{AppRef, Call, Deadlines};
 use crate::calls::conversation::{Conversation, ConversationKind, Member, Presence};
 use crate::calls::endpoints::{Reach, RingUser};
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
+use crate::calls::journal::JournalEntry;
 use crate::calls::media::{AppHosted, Hosting, MediaCommand};
 use crate::calls::notify;
 use crate::calls::result_codes::ResultCode;
@@ -140,6 +141,7 @@ impl CallRegistry {
         call.source.participant_id = Some(call.participant.to_string());
         fx.notifications.extend(notify::state_changed(&call));
         let opens_at_once = !matches!(kind, ConversationKind::PeerToPeer);
+        fx.journal.extend(JournalEntry::live(&call));
         self.calls.insert(call_id.clone(), call);
         if opens_at_once {
             // A group creator or meeting joiner is in the conversation at once.
@@ -220,6 +222,7 @@ impl CallRegistry {
                 leg.participant =
                     conversation.add(Member::new(info, Some(leg.id.clone()), Presence::Ringing));
                 fx.notifications.extend(notify::incoming(&leg));
+                fx.journal.extend(JournalEntry::live(&leg));
                 let participant = leg.participant.clone();
                 self.calls.insert(leg.id.clone(), leg);
                 Ok(participant)
@@ -338,6 +341,7 @@ impl CallRegistry {
         call.state = CallState::Terminated;
         call.result_info = Some(code.result_info(detail.as_deref()));
         fx.notifications.extend(notify::ended(&call));
+        fx.journal.push(JournalEntry::Ended(call_id.clone()));
         if call.media_opened {
             fx.media.push(MediaCommand::CloseLeg {
                 call: call_id.clone(),
@@ -360,6 +364,7 @@ impl CallRegistry {
             call.state = CallState::Terminated;
             call.result_info = Some(ResultCode::ServerShutdown.result_info(None));
             fx.notifications.extend(notify::ended(&call));
+            fx.journal.push(JournalEntry::Ended(call.id.clone()));
             if call.media_opened {
                 fx.media.push(MediaCommand::CloseLeg {
                     call: call.id.clone(),

@@ -44,6 +44,7 @@ use super::call::{Call, CallTimers};
 use super::conversation::Conversation;
 use super::endpoints::RingUser;
 use super::ids::{CallId, ConversationId};
+use super::journal::JournalEntry;
 use super::media::MediaCommand;
 use super::notify::Outbound;
 use super::result_codes::ResultCode;
@@ -61,6 +62,8 @@ pub struct Effects {
     pub rings: Vec<RingUser>,
     /// Changes to tell users' softphones about.
     pub users: Vec<UserNotice>,
+    /// Calls that became live or ended, for the journal a restart after a crash reads.
+    pub journal: Vec<JournalEntry>,
 }
 
 /// Why a request on a call was refused.
