@@ -1,5 +1,5 @@
-//! Which addresses the server may connect to on someone else's behalf. Prompt URLs and app-hosted
-//! media sockets name hosts chosen by an application; without a check, any app could make the
+//! Which addresses the server may connect to on someone else's behalf. Prompt URLs, app-hosted
+//! media sockets and callback URIs name hosts chosen by an application; without a check, any app could make the
 //! server reach services inside its network. By default only public addresses are allowed; each
 //! use has its own setting to allow private ones (single-machine set-ups and tests).
 //!
@@ -16,6 +16,8 @@ pub enum Purpose {
     Prompt,
     /// Dialling an app-hosted bot's media socket (`media.app_hosted.allow_private_addresses`).
     MediaSocket,
+    /// POSTing notifications to a callback URI (`notify.allow_private_addresses`).
+    Callback,
 }
 
 impl Purpose {
@@ -24,6 +26,7 @@ impl Purpose {
         match self {
             Purpose::Prompt => "media.prompts.allow_private_addresses",
             Purpose::MediaSocket => "media.app_hosted.allow_private_addresses",
+            Purpose::Callback => "notify.allow_private_addresses",
         }
     }
 
@@ -32,6 +35,7 @@ impl Purpose {
         match self {
             Purpose::Prompt => "prompts may only come from public addresses",
             Purpose::MediaSocket => "media sockets may only be at public addresses",
+            Purpose::Callback => "callbacks may only go to public addresses",
         }
     }
 }

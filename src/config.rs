@@ -164,6 +164,11 @@ pub struct NotifyConfig {
     pub give_up_after_secs: u64,
     /// `User-Agent` of notification POSTs.
     pub user_agent: String,
+    /// Allow callback URIs (and their redirects) at loopback, private, link-local or other
+    /// non-public addresses. Off by default so an app cannot make the server POST into its own
+    /// network; the calling webhooks of `[[apps]]` are trusted whatever their address. The demo
+    /// directory turns it on unless it is given.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for NotifyConfig {
@@ -180,6 +185,7 @@ impl Default for NotifyConfig {
             give_up_after_secs: 600,
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION"), " (Calling/1.0)")
                 .to_owned(),
+            allow_private_addresses: false,
         }
     }
 }
@@ -404,8 +410,9 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The setting the demo turns on unless it is given.
+/// The settings the demo turns on unless they are given.
 const DEMO_PRIVATE_SOCKETS_KEY: &str = "media.app_hosted.allow_private_addresses";
+const DEMO_PRIVATE_CALLBACKS_KEY: &str = "notify.allow_private_addresses";
 
 impl Config {
     /// Loads defaults, then `file` (if any), then `SWITCHBOARD_…` environment variables.
@@ -424,10 +431,15 @@ impl Config {
             .merge(given.clone())
             .extract()
             .map_err(|e| ConfigError::Invalid(join_figment_error(e)))?;
-        // The demo runs on one machine: its bots' media sockets are on this machine or its
-        // network, so they may be dialled there unless the setting was given.
-        if config.seeds_demo() && given.find_value(DEMO_PRIVATE_SOCKETS_KEY).is_err() {
-            config.media.app_hosted.allow_private_addresses = true;
+        // The demo runs on one machine: its bots' webhooks and media sockets are on this
+        // machine or its network, so they may be reached there unless the setting was given.
+        if config.seeds_demo() {
+            if given.find_value(DEMO_PRIVATE_SOCKETS_KEY).is_err() {
+                config.media.app_hosted.allow_private_addresses = true;
+            }
+            if given.find_value(DEMO_PRIVATE_CALLBACKS_KEY).is_err() {
+                config.notify.allow_private_addresses = true;
+            }
         }
         config.validate()?;
         Ok(config)
@@ -534,11 +546,13 @@ mod tests {
     #[test]
     fn the_demo_dials_private_media_sockets_unless_told_otherwise() {
         assert!(load("").unwrap().media.app_hosted.allow_private_addresses);
+        assert!(load("").unwrap().notify.allow_private_addresses);
         let told = load("[media.app_hosted]\nallow_private_addresses = false\n").unwrap();
         assert!(!told.media.app_hosted.allow_private_addresses);
         let configured =
             load("[[tenants]]\nid = \"t\"\n[[apps]]\nid = \"a\"\ntenant = \"t\"\n").unwrap();
         assert!(!configured.media.app_hosted.allow_private_addresses);
+        assert!(!configured.notify.allow_private_addresses);
     }
 
     #[test]

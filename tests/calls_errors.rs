@@ -80,7 +80,14 @@ async fn bad_create_bodies_are_400_with_the_field_and_the_limit() {
 
 #[tokio::test]
 async fn unknown_ids_other_apps_calls_and_wrong_states() {
-    let bots = Bots::start("", &[]).await;
+    let bots = Bots::start(
+        "",
+        &[(
+            "SWITCHBOARD_MEDIA__APP_HOSTED__ALLOW_PRIVATE_ADDRESSES",
+            "false",
+        )],
+    )
+    .await;
     let (a, b) = bots.established().await;
     for path in [
         "/communications/calls/nope".to_owned(),
@@ -302,4 +309,62 @@ async fn concurrent_call_caps_answer_429() {
     assert!(second.headers().contains_key("retry-after"));
     let text = message(second, 429, "activityLimitReached").await;
     assert!(text.contains("max_concurrent_calls_per_app"), "{text}");
+}
+
+/// Callback URIs are under the address policy: an app cannot make the server POST into its own
+/// network (a private address, or a name resolving to loopback) — refused with a 400 naming the
+/// field and the setting — while the calling webhooks the operator configured keep working.
+#[tokio::test]
+async fn callback_uris_at_private_addresses_are_refused() {
+    let bots = Bots::start(
+        "",
+        &[("SWITCHBOARD_NOTIFY__ALLOW_PRIVATE_ADDRESSES", "false")],
+    )
+    .await;
+    let mut call = p2p_to_app("http://10.0.0.9/calls", APP_A2);
+    let refused = bots
+        .post(&bots.a1, "/communications/calls", call.clone())
+        .await;
+    let refusal = message(refused, 400, "invalidRequest").await;
+    assert!(
+        refusal.contains("callbackUri")
+            && refusal.contains("10.0.0.9 is a private address")
+            && refusal.contains("notify.allow_private_addresses"),
+        "{refusal}"
+    );
+    call["callbackUri"] = json!("http://localhost:9/calls");
+    let refused = bots.post(&bots.a1, "/communications/calls", call).await;
+    assert!(
+        message(refused, 400, "invalidRequest")
+            .await
+            .contains("localhost resolves to"),
+    );
+    let test = bots
+        .post(
+            &bots.a1,
+            "/switchboard/testNotification",
+            json!({"callbackUri": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert!(
+        message(test, 400, "invalidRequest")
+            .await
+            .contains("loopback")
+    );
+    let webhook = bots
+        .server
+        .http
+        .put(bots.server.url("/v1.0/switchboard/callingWebhook"))
+        .bearer_auth(&bots.a1.token)
+        .json(&json!({"url": "http://192.168.1.20/calls"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        message(webhook, 400, "invalidRequest")
+            .await
+            .contains("private")
+    );
+    // The configured webhooks (loopback here) are trusted: calls go on as before.
+    bots.established().await;
 }

@@ -62,6 +62,7 @@ pub async fn set(
             )));
         }
     }
+    super::callbacks::check_callback(&state, "url", &url).await?;
     store(&state, &app, Some(url.clone())).await?;
     Ok(GraphJson(CallingWebhook { url: Some(url) }))
 }

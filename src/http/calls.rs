@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::call_context::Calls;
+use super::callbacks::check_optional;
 use super::error::ApiError;
 use super::error::invalid;
 use super::json::GraphJson;
@@ -33,6 +34,7 @@ pub async fn create(
     GraphJson(body): GraphJson<CreateCallBody>,
 ) -> Result<Response, ApiError> {
     let request = validate::create_call(body).map_err(invalid)?;
+    check_optional(&calls.state, "callbackUri", request.callback_uri.as_deref()).await?;
     calls
         .check_media_socket(request.media_socket.as_ref())
         .await?;
@@ -127,6 +129,7 @@ pub async fn answer(
     GraphJson(body): GraphJson<AnswerBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = validate::answer(body).map_err(invalid)?;
+    check_optional(&calls.state, "callbackUri", request.callback_uri.as_deref()).await?;
     calls
         .check_media_socket(request.media_socket.as_ref())
         .await?;
@@ -151,6 +154,7 @@ pub async fn reject(
     GraphJson(body): GraphJson<RejectBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = validate::reject(body).map_err(invalid)?;
+    check_optional(&calls.state, "callbackUri", request.callback_uri.as_deref()).await?;
     calls
         .service
         .with(|registry, _, fx| registry.reject(&calls.app.app_id, &call_id, request, fx))?;
@@ -164,6 +168,7 @@ pub async fn redirect(
     GraphJson(body): GraphJson<RedirectBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = validate::redirect(body).map_err(invalid)?;
+    check_optional(&calls.state, "callbackUri", request.callback_uri.as_deref()).await?;
     let reach = calls.reach_all("targets", &request.targets).await?;
     calls.service.with(|registry, now, fx| {
         registry.redirect(&calls.app.app_id, &call_id, request, reach, now, fx)

@@ -24,6 +24,7 @@
 
 pub mod auth;
 pub mod call_context;
+pub mod callbacks;
 pub mod calling_webhook;
 pub mod calls;
 pub mod discovery;

@@ -84,6 +84,7 @@ pub async fn test_notification(
             })?,
     };
     validate_callback_uri(&callback_uri)?;
+    super::callbacks::check_callback(&state, "callbackUri", &callback_uri).await?;
     let call_id = body
         .call_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

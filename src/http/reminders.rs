@@ -37,6 +37,8 @@ pub async fn create(
     let id = uuid::Uuid::new_v4().to_string();
     let now = jiff::Timestamp::now();
     let reminder = request.validate(id, now).map_err(ApiError::bad_request)?;
+    super::callbacks::check_optional(&state, "callbackUri", reminder.callback_uri.as_deref())
+        .await?;
     let due: jiff::Timestamp = reminder
         .due_date_time
         .parse()

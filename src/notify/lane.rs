@@ -150,6 +150,12 @@ async fn deliver(
             .await
         {
             PostOutcome::Delivered => return BatchResult::Delivered,
+            PostOutcome::Refused(refused) => {
+                return BatchResult::Dropped(
+                    DropReason::Rejected,
+                    format!("{} is refused: {refused}", redacted(&uri)),
+                );
+            }
             PostOutcome::Rejected(status) => {
                 return BatchResult::Dropped(
                     DropReason::Rejected,

@@ -1,11 +1,24 @@
 //! One notification POST over HTTP(S), classified into what the delivery lane does next.
+//!
+//! Callback URIs are chosen by applications, so the address policy applies to every POST (and so
+//! to every redirect the lane follows): a callback at a loopback, private or link-local address,
+//! or at a name resolving to one, is refused unless `notify.allow_private_addresses` is on —
+//! except the origins the operator configured ([`CallbackPolicy::trusted`]: the `[[apps]]`
+//! calling webhooks, and the built-in bots' own loopback listener), which are trusted by
+//! construction.
 
+use std::error::Error as StdError;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::address_policy::{AddressRefused, Purpose, check_addresses, check_literal};
 
 /// What happened to one POST.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +37,64 @@ pub enum PostOutcome {
     },
     /// Any other 4xx: the receiver refuses this content; retrying would not help.
     Rejected(u16),
+    /// The address policy refuses the callback's address; retrying would not help.
+    Refused(AddressRefused),
+}
+
+/// Where callbacks may go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackPolicy {
+    /// Allow callbacks at non-public addresses (`notify.allow_private_addresses`).
+    pub allow_private: bool,
+    /// Origins (`scheme://host:port`) callbacks may reach whatever their address: the ones the
+    /// operator configured.
+    pub trusted: Vec<String>,
+}
+
+impl CallbackPolicy {
+    /// Whether `url`'s origin is one the operator configured.
+    pub fn trusts(&self, url: &reqwest::Url) -> bool {
+        let origin = url.origin().ascii_serialization();
+        self.trusted.contains(&origin)
+    }
+
+    /// The origin of `uri` as [`CallbackPolicy::trusted`] holds it, if `uri` parses.
+    pub fn origin_of(uri: &str) -> Option<String> {
+        reqwest::Url::parse(uri)
+            .ok()
+            .map(|url| url.origin().ascii_serialization())
+    }
+
+    /// Refuses `uri` if it is an address literal the policy does not allow (names are checked
+    /// when they resolve).
+    pub fn check_literal(&self, uri: &str) -> Result<(), AddressRefused> {
+        let Ok(url) = reqwest::Url::parse(uri) else {
+            return Ok(());
+        };
+        if self.allow_private || self.trusts(&url) {
+            return Ok(());
+        }
+        match url.host_str() {
+            Some(host) => check_literal(host, false, Purpose::Callback),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The checked client's resolver: the system's, then the address policy.
+struct CheckedResolver;
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            check_addresses(&host, &addrs, false, Purpose::Callback)
+                .map_err(|refused| Box::new(refused) as Box<dyn StdError + Send + Sync>)?;
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
 }
 
 /// Sends one POST. The real one is [`HttpTransport`]; pure-logic tests use an in-memory receiver.
@@ -37,24 +108,35 @@ pub trait Transport: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = PostOutcome> + Send>>;
 }
 
-/// The reqwest-based transport: no automatic redirects (the lane follows them), bounded timeouts.
+/// The reqwest-based transport: no automatic redirects (the lane follows them), bounded timeouts,
+/// and the callback address policy.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
-    client: reqwest::Client,
+    /// For trusted origins, and for everything when private addresses are allowed.
+    open: reqwest::Client,
+    /// For the rest: names resolving to non-public addresses are refused.
+    checked: reqwest::Client,
+    policy: Arc<CallbackPolicy>,
 }
 
 impl HttpTransport {
-    /// A transport with these connect and whole-request timeouts.
+    /// A transport with these connect and whole-request timeouts, under `policy`.
     pub fn new(
         connect_timeout: Duration,
         request_timeout: Duration,
+        policy: CallbackPolicy,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(connect_timeout)
-            .timeout(request_timeout)
-            .build()?;
-        Ok(HttpTransport { client })
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(connect_timeout)
+                .timeout(request_timeout)
+        };
+        Ok(HttpTransport {
+            open: builder().build()?,
+            checked: builder().dns_resolver(Arc::new(CheckedResolver)).build()?,
+            policy: Arc::new(policy),
+        })
     }
 }
 
@@ -65,11 +147,20 @@ impl Transport for HttpTransport {
         headers: HeaderMap,
         body: Bytes,
     ) -> Pin<Box<dyn Future<Output = PostOutcome> + Send>> {
-        let request = self.client.post(&uri).headers(headers).body(body);
+        if let Err(refused) = self.policy.check_literal(&uri) {
+            return Box::pin(async move { PostOutcome::Refused(refused) });
+        }
+        let open = self.policy.allow_private
+            || reqwest::Url::parse(&uri).is_ok_and(|url| self.policy.trusts(&url));
+        let client = if open { &self.open } else { &self.checked };
+        let request = client.post(&uri).headers(headers).body(body);
         Box::pin(async move {
             match request.send().await {
                 Ok(response) => classify(&uri, response.status(), response.headers()),
                 Err(error) => {
+                    if let Some(refused) = refused_by_policy(&error) {
+                        return PostOutcome::Refused(refused.clone());
+                    }
                     let kind = if error.is_timeout() {
                         "timed out"
                     } else if error.is_connect() {
@@ -86,6 +177,18 @@ impl Transport for HttpTransport {
             }
         })
     }
+}
+
+/// The address refusal inside a failed request, if that is why it failed.
+fn refused_by_policy(error: &reqwest::Error) -> Option<&AddressRefused> {
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<AddressRefused>() {
+            return Some(refused);
+        }
+        source = e.source();
+    }
+    None
 }
 
 /// Maps a response status to the next step.
@@ -189,6 +292,59 @@ pub fn redacted(uri: &str) -> String {
             format!("{}://{host}{port}{rest}", url.scheme())
         }
         Err(_) => "…".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    fn transport(policy: CallbackPolicy) -> HttpTransport {
+        HttpTransport::new(
+            Duration::from_millis(200),
+            Duration::from_millis(500),
+            policy,
+        )
+        .unwrap()
+    }
+
+    async fn post(transport: &HttpTransport, uri: &str) -> PostOutcome {
+        transport
+            .post(uri.into(), HeaderMap::new(), Bytes::from_static(b"{}"))
+            .await
+    }
+
+    #[tokio::test]
+    async fn callbacks_at_non_public_addresses_are_refused_unless_trusted_or_allowed() {
+        let strict = transport(CallbackPolicy::default());
+        let literal = post(&strict, "http://127.0.0.1:9/hook").await;
+        assert!(
+            matches!(literal, PostOutcome::Refused(ref r) if r.kind == "loopback"),
+            "{literal:?}"
+        );
+        // A name is checked when it resolves (so a DNS answer that changed is caught too).
+        let name = post(&strict, "http://localhost:9/hook").await;
+        assert!(
+            matches!(name, PostOutcome::Refused(ref r) if r.host == "localhost"),
+            "{name:?}"
+        );
+        // A configured origin, or private addresses allowed: the POST is tried (nothing listens).
+        let trusted = transport(CallbackPolicy {
+            allow_private: false,
+            trusted: vec!["http://127.0.0.1:9".into()],
+        });
+        assert!(matches!(
+            post(&trusted, "http://127.0.0.1:9/hook").await,
+            PostOutcome::Retry { .. }
+        ));
+        let open = transport(CallbackPolicy {
+            allow_private: true,
+            trusted: vec![],
+        });
+        assert!(matches!(
+            post(&open, "http://localhost:9/hook").await,
+            PostOutcome::Retry { .. }
+        ));
     }
 }
 

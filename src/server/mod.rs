@@ -63,17 +63,23 @@ pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(),
     // cleanly instead of killing the process.
     let os_signal = shutdown::os_signal();
     let shutdown = Shutdown::new();
+    // The built-in bots' loopback listener is bound first: the notifier trusts its address.
+    let inbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(ServeError::Inbox)?;
+    let inbox_addr = inbox_listener.local_addr().map_err(ServeError::Inbox)?;
     let state = start::services(
         config,
         &public_url,
         crate::metrics::install_recorder(),
         &shutdown,
+        inbox_addr,
     )?;
     journal::end_lost_calls(&state.store, &state.notifier).await;
     if let Some(demo) = seed_directory(&state.store, &state.config).await? {
         print_demo_banner(&demo, &public_url, &state.config.data_dir);
     }
-    start_bots(&state, bound, flows.as_deref()).await?;
+    start_bots(&state, bound, inbox_listener, flows.as_deref()).await?;
     tracing::info!(data_dir = %state.config.data_dir.display(), public_url = %public_url, issuer = %state.tokens.issuer(), "switchboard started");
     // Tests and scripts parse this line for the bound port.
     tracing::info!("listening on http://{bound}");
@@ -116,11 +122,9 @@ pub async fn serve(config: Config, flows: Option<Arc<FlowConfig>>) -> Result<(),
 async fn start_bots(
     state: &AppState,
     bound: SocketAddr,
+    listener: tokio::net::TcpListener,
     flows: Option<&FlowConfig>,
 ) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(ServeError::Inbox)?;
     let inbox = Inbox::new(
         listener.local_addr().map_err(ServeError::Inbox)?,
         Arc::clone(&state.tokens),

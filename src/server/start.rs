@@ -8,6 +8,7 @@
 //!                                                             ┘     (+ shutdown hook: end every call)
 //! ```
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::calls::runtime::{CallService, MEDIA_EVENT_QUEUE};
 use crate::config::Config;
 use crate::http::AppState;
 use crate::media_plane::{MediaEngine, MediaStartError};
-use crate::notify::{HttpTransport, Notifier};
+use crate::notify::{CallbackPolicy, HttpTransport, Notifier};
 use crate::softphone::Softphone;
 use crate::store::{Store, StoreError};
 use crate::throttle::{CallAdmission, RateLimiter, SignInGuard};
@@ -65,6 +66,7 @@ pub fn services(
     public_url: &str,
     metrics: Option<PrometheusHandle>,
     shutdown: &Shutdown,
+    inbox: SocketAddr,
 ) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.display().to_string(),
@@ -77,6 +79,7 @@ pub fn services(
     let transport = HttpTransport::new(
         Duration::from_millis(config.notify.connect_timeout_ms),
         Duration::from_millis(config.notify.request_timeout_ms),
+        callback_policy(&config, inbox),
     )
     .map_err(|e| StartError::HttpClient {
         reason: e.to_string(),
@@ -138,6 +141,22 @@ pub fn services(
         calls,
         softphone,
     })
+}
+
+/// Where notifications may go: public addresses (or any, when allowed), plus what the operator
+/// configured — the `[[apps]]` calling webhooks and the built-in bots' loopback listener.
+fn callback_policy(config: &Config, inbox: SocketAddr) -> CallbackPolicy {
+    let mut trusted: Vec<String> = config
+        .apps
+        .iter()
+        .filter_map(|app| app.calling_webhook.as_deref())
+        .filter_map(CallbackPolicy::origin_of)
+        .collect();
+    trusted.push(format!("http://{inbox}"));
+    CallbackPolicy {
+        allow_private: config.notify.allow_private_addresses,
+        trusted,
+    }
 }
 
 /// Access tokens and notification tokens, with the configured issuers (the public URL when none).

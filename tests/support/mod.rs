@@ -153,6 +153,13 @@ impl Server {
         command.env("SWITCHBOARD_MEDIA__WEBRTC__PORT", "0");
         command.env("SWITCHBOARD_DATA_DIR", &data_dir);
         command.env("SWITCHBOARD_LOG__FORMAT", "text");
+        // Every peer of a test is on loopback: callbacks and media sockets may be there. Tests of
+        // the address policy set these back to false in their options.
+        command.env("SWITCHBOARD_NOTIFY__ALLOW_PRIVATE_ADDRESSES", "true");
+        command.env(
+            "SWITCHBOARD_MEDIA__APP_HOSTED__ALLOW_PRIVATE_ADDRESSES",
+            "true",
+        );
         command.env_remove("RUST_LOG");
         if let Some(config) = &options.config {
             let path = data_dir.join("switchboard.toml");
