@@ -41,6 +41,8 @@ pub struct Config {
     pub calls: CallsConfig,
     /// The softphone page: sign-in options.
     pub softphone: SoftphoneConfig,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
     /// Seed a demo tenant, two agents and a demo app when no application is configured.
     pub demo: bool,
     /// Tenants to upsert at start.
@@ -72,6 +74,7 @@ impl Default for Config {
             media: crate::media_plane::MediaSettings::default(),
             calls: CallsConfig::default(),
             softphone: SoftphoneConfig::default(),
+            metrics: MetricsConfig::default(),
             demo: true,
             tenants: Vec::new(),
             apps: Vec::new(),
@@ -263,6 +266,9 @@ pub struct CallsConfig {
     pub transfer_timeout_ms: u64,
     /// How long a user's softphone rings before the call attempt ends with 408/10057.
     pub user_ring_timeout_ms: u64,
+    /// Whether an application may call (redirect, transfer to, invite) an application of another
+    /// tenant. On by default, as between federated tenants; off keeps each tenant to itself.
+    pub allow_cross_tenant_app_calls: bool,
 }
 
 impl Default for CallsConfig {
@@ -274,6 +280,7 @@ impl Default for CallsConfig {
             keep_alive_timeout_ms: ms(timers.keep_alive_window),
             transfer_timeout_ms: ms(timers.transfer_timeout),
             user_ring_timeout_ms: ms(timers.user_ring_window),
+            allow_cross_tenant_app_calls: true,
         }
     }
 }
@@ -316,6 +323,16 @@ pub struct SoftphoneConfig {
     /// Let anyone sign in as any directory user by picking it from a list, with no password
     /// (for demos and development). Unset: on exactly when the demo directory is seeded.
     pub dev_login: Option<bool>,
+}
+
+/// Who may read `/metrics`: it names applications and shows the server's load, so by default
+/// only this machine (loopback) may; a scraper elsewhere presents the token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// With it, `/metrics` answers any address that sends `Authorization: Bearer <token>` (and
+    /// refuses loopback requests without it); without it, loopback only.
+    pub token: Option<Secret>,
 }
 
 impl Config {

@@ -368,3 +368,25 @@ async fn callback_uris_at_private_addresses_are_refused() {
     // The configured webhooks (loopback here) are trusted: calls go on as before.
     bots.established().await;
 }
+
+/// Tenants can be kept apart: with `calls.allow_cross_tenant_app_calls = false` an app calling an
+/// app of another tenant gets a 400 naming the target and the setting; within a tenant calls go
+/// on. (On by default: A1 calls B1 in `unknown_ids_other_apps_calls_and_wrong_states`.)
+#[tokio::test]
+async fn cross_tenant_app_calls_can_be_forbidden() {
+    let bots = Bots::start("[calls]\nallow_cross_tenant_app_calls = false\n", &[]).await;
+    let refused = bots
+        .post(
+            &bots.a1,
+            "/communications/calls",
+            p2p_to_app(&bots.a1.hook.url, APP_B1),
+        )
+        .await;
+    let refusal = message(refused, 400, "invalidRequest").await;
+    assert!(
+        refusal.contains("targets[0].identity.application.id")
+            && refusal.contains("calls.allow_cross_tenant_app_calls"),
+        "{refusal}"
+    );
+    bots.established().await;
+}

@@ -390,3 +390,58 @@ async fn metrics_are_exported_in_prometheus_format() {
         "{text}"
     );
 }
+
+/// `/metrics` names apps and shows load: without `metrics.token` it answers loopback only (a
+/// request from another address of the machine gets 403); with the token set it answers whoever
+/// presents it, and nobody else.
+#[tokio::test]
+async fn metrics_are_served_to_loopback_or_to_the_token() {
+    let open = Server::start(ServerOptions {
+        config: Some(STANDARD_CONFIG.to_owned()),
+        env: vec![("SWITCHBOARD_HTTP__LISTEN".into(), "0.0.0.0:0".into())],
+        ..Default::default()
+    });
+    let from_loopback = open.http.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(from_loopback.status(), 200);
+    let outside = if_addrs::get_if_addrs()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.ip())
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback());
+    match outside {
+        Some(ip) => {
+            let url = format!("http://{ip}:{}/metrics", open.port);
+            let refused = open.http.get(url).send().await.unwrap();
+            let body = expect_graph_error(refused, 403, "accessDenied").await;
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("metrics.token"),
+                "{body}"
+            );
+        }
+        None => {
+            eprintln!("SKIPPED part: this machine has no non-loopback IPv4 address to ask from")
+        }
+    }
+
+    let guarded = Server::start_with_config(&format!(
+        "{STANDARD_CONFIG}\n[metrics]\ntoken = \"scrape-me\"\n"
+    ));
+    let anonymous = guarded
+        .http
+        .get(guarded.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    expect_graph_error(anonymous, 401, "InvalidAuthenticationToken").await;
+    let scraper = guarded
+        .http
+        .get(guarded.url("/metrics"))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraper.status(), 200);
+}

@@ -88,6 +88,16 @@ impl Calls {
         };
         match &target.party {
             Party::Application(_) => match store.get_app(&id).await.map_err(store_unavailable)? {
+                Some(app)
+                    if app.tenant_id != self.app.tenant_id
+                        && !self.state.config.calls.allow_cross_tenant_app_calls =>
+                {
+                    Err(refuse(&format!(
+                        "the id of an application of tenant '{}' (calls.allow_cross_tenant_app_calls \
+                         is off on this server)",
+                        self.app.tenant_id
+                    )))
+                }
                 Some(app) => Ok(Reach::App(AppRef {
                     app_id: app.id,
                     tenant_id: app.tenant_id,

@@ -89,7 +89,7 @@ pub(super) async fn run(inner: Arc<NotifierInner>, app: Arc<AppQueue>, call_id: 
             lane.in_flight = batch.len();
             batch
         };
-        let result = deliver(&inner, &app.app_id, &call_id, &batch, &mut redirects).await;
+        let result = deliver(&inner, &app, &call_id, &batch, &mut redirects).await;
         {
             let mut lanes = app.lanes.lock().unwrap_or_else(|p| p.into_inner());
             match lanes.get_mut(&call_id) {
@@ -98,10 +98,15 @@ pub(super) async fn run(inner: Arc<NotifierInner>, app: Arc<AppQueue>, call_id: 
                 None => return,
             }
         }
-        let count = batch.len();
+        let mut count = batch.len();
         match result {
             BatchResult::Delivered => app.stats.record_delivered(count),
             BatchResult::Dropped(reason, detail) => {
+                if reason == DropReason::GaveUp {
+                    // The rest of the call's notifications to that receiver would each wait as
+                    // long again: they go with this batch.
+                    count += drop_waiting_for(&app, &call_id, &batch[0].callback_uri);
+                }
                 tracing::warn!(app_id = %app.app_id, call_id = %call_id, count, reason = reason.as_str(), %detail, "notifications dropped");
                 app.stats.record_drop(reason, &call_id, count, detail);
             }
@@ -112,14 +117,42 @@ pub(super) async fn run(inner: Arc<NotifierInner>, app: Arc<AppQueue>, call_id: 
     }
 }
 
-/// POSTs one batch until it is delivered, refused for good, given up, or shutdown aborts.
+/// Takes the call's waiting notifications to `callback_uri` out of its lane; returns how many.
+fn drop_waiting_for(app: &AppQueue, call_id: &str, callback_uri: &str) -> usize {
+    let mut lanes = app.lanes.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(lane) = lanes.get_mut(call_id) else {
+        return 0;
+    };
+    let before = lane.pending.len();
+    lane.pending
+        .retain(|item| item.callback_uri != callback_uri);
+    before - lane.pending.len()
+}
+
+/// POSTs one batch until it is delivered, refused for good, given up, or shutdown aborts. A batch
+/// to a receiver that failed for a whole give-up period before gets one attempt.
 async fn deliver(
     inner: &NotifierInner,
-    app_id: &str,
+    app: &AppQueue,
     call_id: &str,
     batch: &[LaneItem],
     redirects: &mut HashMap<String, String>,
 ) -> BatchResult {
+    let app_id = app.app_id.as_str();
+    let failing = |uri: &str| {
+        app.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(uri)
+    };
+    let mark = |uri: &str, down: bool| {
+        let mut set = app.failing.lock().unwrap_or_else(|p| p.into_inner());
+        if down {
+            set.insert(uri.to_owned());
+        } else {
+            set.remove(uri);
+        }
+    };
     let Some(first) = batch.first() else {
         return BatchResult::Delivered;
     };
@@ -149,7 +182,10 @@ async fn deliver(
             .post(uri.clone(), headers, body.clone())
             .await
         {
-            PostOutcome::Delivered => return BatchResult::Delivered,
+            PostOutcome::Delivered => {
+                mark(&first.callback_uri, false);
+                return BatchResult::Delivered;
+            }
             PostOutcome::Refused(refused) => {
                 return BatchResult::Dropped(
                     DropReason::Rejected,
@@ -179,7 +215,18 @@ async fn deliver(
         metrics::counter!(crate::metrics::NOTIFICATION_RETRIES, "app_id" => app_id.to_owned())
             .increment(1);
         let elapsed = started.elapsed();
+        if failing(&first.callback_uri) {
+            return BatchResult::Dropped(
+                DropReason::GaveUp,
+                format!(
+                    "{} still failing ({reason}) since an earlier batch was given up; one attempt \
+                     until it answers again",
+                    redacted(&uri)
+                ),
+            );
+        }
         if elapsed >= policy.give_up_after {
+            mark(&first.callback_uri, true);
             return BatchResult::Dropped(
                 DropReason::GaveUp,
                 format!(

@@ -3,6 +3,10 @@
 //! `callbackUri` — strictly in order per call, independently across calls, retrying with backoff
 //! while the receiver fails, times out or is slow.
 //!
+//! A receiver that hangs or keeps failing stalls a call for `notify.give_up_after_secs` once: when
+//! a batch is given up, the call's other notifications to that URI are dropped with it, and until
+//! a POST to that URI succeeds again every batch to it gets a single attempt.
+//!
 //! Each application has a bounded queue (`notify.queue_capacity_per_app` notifications waiting or
 //! in flight). A notification is never lost silently: when the queue is full [`Notifier::enqueue`]
 //! refuses it with [`EnqueueError::QueueFull`]; when the receiver keeps failing past
@@ -123,6 +127,10 @@ struct AppQueue {
     app_id: String,
     lanes: Mutex<HashMap<String, Lane>>,
     stats: AppStats,
+    /// Callback URIs of this app whose last batch was given up: until one POST to them
+    /// succeeds, each batch gets one attempt, not `give_up_after` of retries, so a receiver that
+    /// hangs stalls the app's calls for one give-up period, not one per batch.
+    failing: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Notifier {
@@ -268,6 +276,7 @@ impl NotifierInner {
                 app_id: app_id.to_owned(),
                 lanes: Mutex::new(HashMap::new()),
                 stats: AppStats::new(app_id),
+                failing: Mutex::new(std::collections::HashSet::new()),
             })
         }))
     }

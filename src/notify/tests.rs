@@ -333,6 +333,53 @@ async fn a_receiver_that_never_recovers_is_given_up_and_reported() {
     );
 }
 
+/// A webhook that hangs (every POST runs into the 10 s request timeout) stalls a call for one
+/// give-up period, not one per batch: the call's queued notifications are dropped with the first
+/// given-up batch, and later batches to the same receiver get a single attempt until it answers;
+/// once it does, full retries come back.
+#[tokio::test(start_paused = true)]
+async fn a_hung_webhook_stalls_a_call_for_one_give_up_period() {
+    let recovers_at = Duration::from_secs(200);
+    let receiver = Receiver::new(move |_, at| {
+        if at < recovers_at {
+            (Duration::from_secs(10), retry_unavailable())
+        } else {
+            (Duration::ZERO, PostOutcome::Delivered)
+        }
+    });
+    let (notifier, _keys) = notifier(&receiver, settings(1000));
+    for seq in 0..60 {
+        notifier
+            .enqueue(request("call", seq, "http://bot.test/cb"))
+            .unwrap();
+    }
+    settle(&notifier, Duration::from_secs(600)).await;
+    let status = notifier.status("app-1");
+    assert_eq!(status.dropped.gave_up, 60, "{status:?}");
+    let stalled = receiver.posts().last().unwrap().at;
+    assert!(
+        stalled < Duration::from_secs(75),
+        "60 notifications gave up by {stalled:?}, not one give-up period per batch of 20"
+    );
+    // Another call to the failing receiver: one attempt, dropped after one request timeout.
+    let before = receiver.posts().len();
+    let enqueued_at = receiver.start.elapsed();
+    notifier
+        .enqueue(request("call-2", 0, "http://bot.test/cb"))
+        .unwrap();
+    settle(&notifier, Duration::from_secs(600)).await;
+    assert_eq!(receiver.posts().len(), before + 1, "a single attempt");
+    assert!(receiver.start.elapsed() - enqueued_at < Duration::from_secs(15));
+    assert_eq!(notifier.status("app-1").dropped.gave_up, 61);
+    // After it recovers, a delivery clears the mark.
+    tokio::time::sleep(recovers_at).await;
+    notifier
+        .enqueue(request("call-3", 0, "http://bot.test/cb"))
+        .unwrap();
+    settle(&notifier, Duration::from_secs(60)).await;
+    assert_eq!(receiver.delivered("call-3"), vec![0]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn permanent_refusal_is_not_retried() {
     let receiver = Receiver::new(|_, _| (Duration::ZERO, PostOutcome::Rejected(403)));
