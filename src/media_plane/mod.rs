@@ -47,6 +47,7 @@ pub mod conversation_audio;
 pub mod env;
 pub mod fetch;
 pub mod leg;
+pub mod media_socket;
 pub mod placement;
 pub mod prompts;
 pub mod recordings;
