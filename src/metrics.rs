@@ -60,6 +60,22 @@ pub const MEDIA_UDP_DATAGRAMS_IN: &str = "switchboard_media_udp_datagrams_receiv
 pub const MEDIA_UDP_DATAGRAMS_OUT: &str = "switchboard_media_udp_datagrams_sent_total";
 /// Counter: datagrams dropped because the socket's send buffer was full, by `worker`.
 pub const MEDIA_UDP_SEND_DROPPED: &str = "switchboard_media_udp_send_dropped_total";
+/// Counter: dials of app-hosted bots' media sockets (first dials and redials), by `worker`.
+pub const MEDIA_SOCKET_DIALS: &str = "switchboard_media_socket_dials_total";
+/// Counter: media sockets connected again after they were lost, by `worker`.
+pub const MEDIA_SOCKET_RECONNECTS: &str = "switchboard_media_socket_reconnects_total";
+/// Counter: media-socket dials refused for good (the bot answered 401 or 403, or the address
+/// policy refused the address), by `worker`.
+pub const MEDIA_SOCKET_REFUSED_DIALS: &str = "switchboard_media_socket_refused_dials_total";
+/// Counter: app-hosted legs ended because their media socket could not be kept, by `worker`.
+pub const MEDIA_SOCKET_LEGS_FAILED: &str = "switchboard_media_socket_legs_failed_total";
+/// Counter: audio frames toward app-hosted bots dropped because a bot read too slowly, by
+/// `worker`.
+pub const MEDIA_SOCKET_FRAMES_DROPPED: &str = "switchboard_media_socket_frames_dropped_total";
+/// Counter: milliseconds of bots' audio discarded (beyond `max_buffered_ms`, or sent on a
+/// `recvonly` stream), by `worker`.
+pub const MEDIA_SOCKET_DISCARDED_MILLISECONDS: &str =
+    "switchboard_media_socket_discarded_milliseconds_total";
 
 /// Installs the global Prometheus recorder; `None` if one is already installed (a second server
 /// in one process, as in tests), in which case `/metrics` serves an empty page.

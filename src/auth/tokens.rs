@@ -290,6 +290,28 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// One token service for every test in the process: generating an RSA key per test would cost
+/// more than the tests themselves. Its issuers are `http://sb.test`.
+#[cfg(test)]
+pub(crate) fn shared_for_tests() -> Arc<TokenService> {
+    static SHARED: std::sync::OnceLock<Arc<TokenService>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("a temporary directory for the test key");
+            // The key is read into memory; the directory goes when `dir` does.
+            let keys = SigningKeys::load_or_create(dir.path()).expect("a test signing key");
+            Arc::new(TokenService::new(
+                Arc::new(keys),
+                "http://sb.test".into(),
+                "https://graph.microsoft.com".into(),
+                3600,
+                "http://sb.test".into(),
+                300,
+            ))
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,18 +26,23 @@
 //!   [`browser`]: a person's member, reached through the worker's WebRTC edge.
 //! - [`webrtc_legs`]: the signaling layer's way in (an SDP offer in, the answer and the leg's
 //!   state out); [`webrtc_settings`]: the `[media.webrtc]` section.
+//! - [`app_stream`]: the lane between a worker and an app-hosted leg's media socket;
+//!   [`media_socket`]: that socket's task (`switchboard.media.v1`); `app_sockets.rs`: the engine's
+//!   handles on them.
 //! - [`prompts`] and [`fetch`]: where prompts come from and the limits on fetching them.
 //! - [`recordings`]: finished clips, downloadable with their token until the TTL or the call's end.
 //! - [`clips`], [`env`], [`stats`], [`settings`], [`command`]: what those share.
 //!
 //! Start-up runs one way: the control plane's event channel is made first
-//! (`MediaEventSink::channel`), [`MediaEngine::start`] takes its sink, and `CallService::start`
-//! takes the running engine (as its `MediaPlane`) with the channel's receiver.
+//! (`MediaEventSink::channel`), [`MediaEngine::start`] takes its sink (and the token service that
+//! signs media-socket dials), and `CallService::start` takes the running engine (as its
+//! `MediaPlane`) with the channel's receiver.
 //!
 //! `submit` never blocks: it puts the command on the owning worker's queue or refuses with
 //! `MediaPlaneBusy` (counted in `switchboard_media_command_queue_full_total`); events go up
 //! through the control plane's bounded queue, and a full one is counted, never waited on.
 
+mod app_sockets;
 pub mod app_stream;
 pub mod browser;
 pub mod clips;
@@ -47,6 +52,7 @@ pub mod conversation_audio;
 pub mod env;
 pub mod fetch;
 pub mod leg;
+pub mod media_socket;
 pub mod placement;
 pub mod prompts;
 pub mod recordings;
@@ -66,6 +72,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_queue::ArrayQueue;
 
+use crate::auth::tokens::TokenService;
 use crate::calls::ids::CallId;
 use crate::calls::media::MediaEventSink;
 use command::WorkerCommand;
@@ -104,6 +111,12 @@ pub struct MediaEngine {
     events: MediaEventSink,
     runtime: Option<tokio::runtime::Handle>,
     stop: Arc<AtomicBool>,
+    /// Mints the JWT of every media-socket dial.
+    tokens: Arc<TokenService>,
+    /// TLS settings shared by every `wss://` media socket.
+    dialer: media_socket::Dialer,
+    /// The socket task of every open app-hosted leg.
+    sockets: app_sockets::Sockets,
 }
 
 impl std::fmt::Debug for MediaEngine {

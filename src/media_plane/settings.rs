@@ -226,6 +226,93 @@ impl MediaSettings {
             "prompts.cache_max_prompts",
             count(p.cache_max_prompts),
             "1 or more",
+        )?;
+        self.app_hosted.validate()
+    }
+}
+
+impl AppHostedSettings {
+    /// Checks the values: non-zero windows, room for one frame a message, and
+    /// `resume_below_ms` < `pause_above_ms` < `max_buffered_ms` (else flow control could never
+    /// resume, or would pause only after audio was discarded).
+    pub fn validate(&self) -> Result<(), MediaSettingsError> {
+        let check = |ok: bool, key: &'static str, value: u64, allowed: &'static str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(MediaSettingsError::OutOfRange {
+                    key,
+                    value,
+                    allowed,
+                })
+            }
+        };
+        let below = |key: &'static str, value: u64, limit_key: &'static str, limit: u64| {
+            if value < limit {
+                Ok(())
+            } else {
+                Err(MediaSettingsError::NotBelow {
+                    key,
+                    value,
+                    limit_key,
+                    limit,
+                })
+            }
+        };
+        check(
+            (1..=60_000).contains(&self.connect_timeout_ms),
+            "app_hosted.connect_timeout_ms",
+            self.connect_timeout_ms,
+            "1 to 60000",
+        )?;
+        check(
+            (1..=3_600).contains(&self.reconnect_window_secs),
+            "app_hosted.reconnect_window_secs",
+            self.reconnect_window_secs,
+            "1 to 3600",
+        )?;
+        // usize → u64 never truncates on the platforms Switchboard builds for.
+        check(
+            (660..=64 << 20).contains(&self.max_message_bytes),
+            "app_hosted.max_message_bytes",
+            self.max_message_bytes as u64,
+            "660 (a header and one 20 ms frame) to 67108864",
+        )?;
+        check(
+            (20..=60_000).contains(&self.send_queue_ms),
+            "app_hosted.send_queue_ms",
+            self.send_queue_ms,
+            "20 (one frame) to 60000",
+        )?;
+        check(
+            self.resume_below_ms >= 20,
+            "app_hosted.resume_below_ms",
+            self.resume_below_ms,
+            "20 (one frame) or more",
+        )?;
+        check(
+            self.max_buffered_ms <= 600_000,
+            "app_hosted.max_buffered_ms",
+            self.max_buffered_ms,
+            "at most 600000 (ten minutes)",
+        )?;
+        check(
+            self.max_unmixed_sources <= 256,
+            "app_hosted.max_unmixed_sources",
+            self.max_unmixed_sources as u64,
+            "0 (no cap) to 256",
+        )?;
+        below(
+            "app_hosted.resume_below_ms",
+            self.resume_below_ms,
+            "app_hosted.pause_above_ms",
+            self.pause_above_ms,
+        )?;
+        below(
+            "app_hosted.pause_above_ms",
+            self.pause_above_ms,
+            "app_hosted.max_buffered_ms",
+            self.max_buffered_ms,
         )
     }
 }
@@ -243,6 +330,18 @@ pub enum MediaSettingsError {
         value: u64,
         /// What is allowed.
         allowed: &'static str,
+    },
+    /// A value that must be below another setting is not.
+    #[error("media.{key} is {value}; allowed: less than media.{limit_key} ({limit})")]
+    NotBelow {
+        /// The key under `[media]`, such as `app_hosted.resume_below_ms`.
+        key: &'static str,
+        /// Its value.
+        value: u64,
+        /// The setting it must stay below.
+        limit_key: &'static str,
+        /// That setting's value.
+        limit: u64,
     },
     /// The `[media.webrtc]` section cannot make the workers' edges.
     #[error(transparent)]
@@ -293,5 +392,84 @@ mod tests {
             "{error:?}"
         );
         assert!(error.to_string().contains("media.webrtc.port is 65535"));
+    }
+
+    #[test]
+    fn app_hosted_thresholds_must_be_ordered_and_windows_non_zero() {
+        let with = |app_hosted: AppHostedSettings| MediaSettings {
+            app_hosted,
+            ..MediaSettings::default()
+        };
+        let error = with(AppHostedSettings {
+            resume_below_ms: 2_000,
+            ..AppHostedSettings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                MediaSettingsError::NotBelow {
+                    key: "app_hosted.resume_below_ms",
+                    value: 2_000,
+                    limit_key: "app_hosted.pause_above_ms",
+                    limit: 2_000
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "media.app_hosted.resume_below_ms is 2000; allowed: less than \
+             media.app_hosted.pause_above_ms (2000)"
+        );
+        let error = with(AppHostedSettings {
+            max_buffered_ms: 1_500,
+            ..AppHostedSettings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("media.app_hosted.pause_above_ms is 2000; allowed: less than"),
+            "{error}"
+        );
+        for (settings, key) in [
+            (
+                AppHostedSettings {
+                    reconnect_window_secs: 0,
+                    ..AppHostedSettings::default()
+                },
+                "app_hosted.reconnect_window_secs",
+            ),
+            (
+                AppHostedSettings {
+                    connect_timeout_ms: 0,
+                    ..AppHostedSettings::default()
+                },
+                "app_hosted.connect_timeout_ms",
+            ),
+            (
+                AppHostedSettings {
+                    send_queue_ms: 0,
+                    ..AppHostedSettings::default()
+                },
+                "app_hosted.send_queue_ms",
+            ),
+            (
+                AppHostedSettings {
+                    max_message_bytes: 100,
+                    ..AppHostedSettings::default()
+                },
+                "app_hosted.max_message_bytes",
+            ),
+        ] {
+            let error = with(settings).validate().unwrap_err();
+            assert!(
+                matches!(error, MediaSettingsError::OutOfRange { key: k, .. } if k == key),
+                "{error:?}"
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@ use switchboard_media::record::ClipBuffer;
 
 use super::clips::ClipPools;
 use super::env::{self, WorkerEnv};
+use super::media_socket::Dialer;
 use super::placement::Placement;
 use super::prompts::{PromptLibrary, PromptLibraryError};
 use super::recordings::RecordingStore;
@@ -21,6 +22,7 @@ use super::stats::{self, WorkerStats};
 use super::webrtc_settings::WebRtcSettingsError;
 use super::worker;
 use super::{DEPARTED_CAPACITY, MediaEngine, WorkerHandle};
+use crate::auth::tokens::TokenService;
 use crate::calls::media::MediaEventSink;
 use crate::webrtc::{EdgeError, EdgeSocket, WebRtcEdge};
 
@@ -82,13 +84,15 @@ pub enum WorkerStartError {
 
 impl MediaEngine {
     /// Starts the workers, which report to `events` (the control plane's event channel, made
-    /// first with [`MediaEventSink::channel`]); recordings are served under `public_url`.
-    /// Background work (prompt fetches, metrics, the recording sweep) runs on the current tokio
-    /// runtime, if any.
+    /// first with [`MediaEventSink::channel`]); recordings are served under `public_url`;
+    /// `tokens` signs the JWT of every app-hosted media-socket dial. Background work (prompt
+    /// fetches, media sockets, metrics, the recording sweep) runs on the current tokio runtime,
+    /// if any; without one, app-hosted legs fail when opened.
     pub fn start(
         settings: &MediaSettings,
         public_url: &str,
         events: MediaEventSink,
+        tokens: Arc<TokenService>,
     ) -> Result<Arc<MediaEngine>, MediaStartError> {
         settings.validate()?;
         let count = settings.worker_count();
@@ -156,6 +160,9 @@ impl MediaEngine {
             events,
             runtime: tokio::runtime::Handle::try_current().ok(),
             stop,
+            tokens,
+            dialer: Dialer::new(),
+            sockets: Default::default(),
         });
         engine.spawn_housekeeping();
         tracing::info!(

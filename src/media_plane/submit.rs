@@ -2,7 +2,9 @@
 //! what a command is about, resolves the audio of the commands that play some
 //! (`command_audio.rs`), and puts the command itself on that worker's queue — never blocking.
 //! A full queue refuses the command at once (counted), except `CloseLeg`, which is retried from a
-//! task until it is queued. An operation on a call with no media is answered at once.
+//! task until it is queued. An operation on a call with no media is answered at once. App-hosted
+//! legs also have a media socket task (`app_sockets.rs`): `OpenLeg` starts it, `SetParticipants`
+//! goes only to it, `CloseLeg` stops it.
 
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
@@ -12,12 +14,21 @@ use super::placement::Placement;
 use super::stats::WorkerStats;
 use super::{MediaEngine, leg, worker};
 use crate::calls::ids::{CallId, OperationId};
-use crate::calls::media::{MediaCommand, MediaEvent, MediaPlane, MediaPlaneBusy};
+use crate::calls::media::{Hosting, MediaCommand, MediaEvent, MediaPlane, MediaPlaneBusy};
 use crate::calls::result_codes::ResultCode;
 
 impl MediaPlane for MediaEngine {
     fn submit(&self, command: MediaCommand) -> Result<(), MediaPlaneBusy> {
         match &command {
+            MediaCommand::OpenLeg {
+                call,
+                conversation,
+                hosting: Hosting::App(app),
+                ..
+            } => {
+                let (call, conversation, app) = (call.clone(), conversation.clone(), *app.clone());
+                self.open_app_hosted(call, &conversation, app, command)
+            }
             MediaCommand::OpenLeg {
                 call,
                 conversation,
@@ -36,9 +47,15 @@ impl MediaPlane for MediaEngine {
                 Ok(())
             }
             MediaCommand::CloseLeg { call } => {
+                self.close_socket(call);
                 if let Some(worker) = self.lock_placement().remove(call) {
                     self.spawn_push(worker, WorkerCommand::media(command));
                 }
+                Ok(())
+            }
+            // The participants are the socket task's business; the worker has no use for them.
+            MediaCommand::SetParticipants { call, participants } => {
+                self.set_participants(call, participants.clone());
                 Ok(())
             }
             _ => {
@@ -93,7 +110,7 @@ impl MediaEngine {
         self.emit(event)
     }
 
-    fn emit(&self, event: MediaEvent) -> Result<(), MediaPlaneBusy> {
+    pub(super) fn emit(&self, event: MediaEvent) -> Result<(), MediaPlaneBusy> {
         self.events.push(event).map_err(|_| MediaPlaneBusy)
     }
 
@@ -120,7 +137,7 @@ impl MediaEngine {
 
     /// Queues `command`, retrying from a background task while the queue is full: for what must
     /// not be lost (closing a leg).
-    fn spawn_push(&self, worker: usize, command: WorkerCommand) {
+    pub(super) fn spawn_push(&self, worker: usize, command: WorkerCommand) {
         (self.pusher(worker))(command);
     }
 

@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 
 pub use backoff::RetryPolicy;
 pub use stats::{DeliveryStatus, DropReason, DropRecord};
-pub use transport::{CallbackPolicy, HttpTransport, PostOutcome, Transport, classify};
+pub use transport::{CallbackPolicy, HttpTransport, PostOutcome, Transport, classify, redacted};
 
 use crate::auth::tokens::TokenService;
 use crate::graph::CommsNotification;

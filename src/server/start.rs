@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  data dir ─▶ store ─▶ signing keys ─▶ tokens ─▶ notifier
-//!  media events channel ─▶ media plane (workers)              ┐
+//!  media events channel, tokens ─▶ media plane (workers)      ┐
 //!  user signals channel ───────────────────────────────────── ├─▶ call service ─▶ softphone
 //!                                                             ┘     (+ shutdown hook: end every call)
 //! ```
@@ -101,7 +101,7 @@ pub fn services(
     // leg on, the call service rings users into the softphone's, and each reads its own.
     let (media_sink, media_events) = MediaEventSink::channel(MEDIA_EVENT_QUEUE);
     let (user_signals, user_signal_receiver) = crate::softphone::signals();
-    let media = MediaEngine::start(&config.media, &public_url, media_sink)?;
+    let media = MediaEngine::start(&config.media, &public_url, media_sink, tokens.clone())?;
     let timers = config.calls.timers();
     let ring_window = timers.user_ring_window;
     let calls = CallService::start(

@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use switchboard::auth::keys::SigningKeys;
+use switchboard::auth::tokens::TokenService;
 use switchboard::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
 use switchboard::calls::media::{
     Hosting, MediaCommand, MediaEvent, MediaEventSink, MediaPlane, OperationOutcome,
@@ -49,6 +51,26 @@ pub struct Person {
     pub driven: bool,
 }
 
+/// The token service every engine of the test binary shares (an RSA key per engine would cost
+/// more than the tests); it signs media-socket dials, which these tests never make.
+fn tokens() -> Arc<TokenService> {
+    static SHARED: std::sync::OnceLock<Arc<TokenService>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let keys = SigningKeys::load_or_create(dir.path()).unwrap();
+            Arc::new(TokenService::new(
+                Arc::new(keys),
+                "http://test".into(),
+                "https://graph.microsoft.com".into(),
+                3600,
+                "http://test".into(),
+                300,
+            ))
+        })
+        .clone()
+}
+
 impl Rig {
     /// Starts an engine with two workers on loopback; `tweak` adjusts the WebRTC settings.
     pub fn start(tweak: impl FnOnce(&mut WebRtcSettings)) -> Rig {
@@ -66,7 +88,7 @@ impl Rig {
         };
         settings.prompts.dir = prompts.path().to_owned();
         let (sink, events) = MediaEventSink::channel(4096);
-        let engine = MediaEngine::start(&settings, "http://test", sink).unwrap();
+        let engine = MediaEngine::start(&settings, "http://test", sink, tokens()).unwrap();
         let plane: Arc<dyn MediaPlane> = engine.clone();
         Rig {
             engine,
