@@ -10,7 +10,7 @@
   16-bit little-endian PCM at 16 kHz, mono).
 
 The media socket protocol (`switchboard.media.v1`) is described in Switchboard's
-docs/app-hosted-media.md.
+docs/media-socket.md.
 """
 
 from __future__ import annotations
