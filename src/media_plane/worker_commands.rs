@@ -54,10 +54,10 @@ impl Worker {
                 call,
                 conversation,
                 participant,
-                source_id: _,
+                source_id,
                 hosting,
                 prefetch: _,
-            } => self.open_leg(call, conversation, participant, hosting),
+            } => self.open_leg(call, conversation, participant, source_id, hosting),
             MediaCommand::CloseLeg { call } => self.close(&call, now),
             // The prompt sources were resolved by the engine into `audio`.
             MediaCommand::PlayPrompts {
@@ -131,6 +131,7 @@ impl Worker {
         call: CallId,
         conversation: ConversationId,
         participant: ParticipantId,
+        source_id: u32,
         hosting: Hosting,
     ) {
         if self.calls.contains_key(&call) {
@@ -141,7 +142,7 @@ impl Worker {
             .conversations
             .entry(conversation.clone())
             .or_insert_with(|| ConversationAudio::new(conversation.clone()));
-        match entry.join_bot(call.clone(), participant, hosting) {
+        match entry.join_bot(call.clone(), participant, source_id, hosting) {
             Ok(()) => {
                 self.calls.insert(call.clone(), conversation);
                 self.env.emit(MediaEvent::LegReady { call });
@@ -170,7 +171,7 @@ impl Worker {
             call,
             conversation,
             participant,
-            source_id: _,
+            source_id,
         } = leg;
         if self.calls.contains_key(&call) {
             let _ = reply.send(Err(WebRtcOfferError::AlreadyOpen(call)));
@@ -195,7 +196,8 @@ impl Worker {
             .conversations
             .entry(conversation.clone())
             .or_insert_with(|| ConversationAudio::new(conversation.clone()));
-        if let Err(refused) = entry.join_browser(call.clone(), participant, peer, state) {
+        if let Err(refused) = entry.join_browser(call.clone(), participant, source_id, peer, state)
+        {
             if entry.is_empty() {
                 self.conversations.remove(&conversation);
             }

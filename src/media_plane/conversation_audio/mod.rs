@@ -73,6 +73,9 @@ pub struct MemberAudio {
     pub call: CallId,
     /// Its roster id: names who pressed a key or spoke, and is what a server mute names.
     pub participant: ParticipantId,
+    /// The number its audio is known by on app-hosted bots' media sockets (its roster
+    /// `mediaStreams[0].sourceId`): what their unmixed frames, key and speaker notices carry.
+    pub source_id: u32,
     /// How its audio travels: a bot's own session, or a browser's WebRTC peer.
     pub media: MemberMedia,
     /// The bot muted itself (`POST …/mute`); it is heard as silence until it unmutes.
@@ -88,12 +91,14 @@ impl MemberAudio {
     fn new(
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         media: MemberMedia,
         muted: bool,
     ) -> MemberAudio {
         MemberAudio {
             call,
             participant,
+            source_id,
             media,
             self_muted: false,
             server_muted: muted,
@@ -223,10 +228,16 @@ impl ConversationAudio {
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         hosting: Hosting,
     ) -> Result<(), JoinRefused> {
         let leg = HostedLeg::new(hosting)?;
-        self.join(call, participant, MemberMedia::Bot(Box::new(leg)))
+        self.join(
+            call,
+            participant,
+            source_id,
+            MemberMedia::Bot(Box::new(leg)),
+        )
     }
 
     /// Adds a browser whose offer the edge answered as `peer`.
@@ -234,17 +245,24 @@ impl ConversationAudio {
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         peer: PeerId,
         state: watch::Sender<WebRtcLegState>,
     ) -> Result<(), JoinRefused> {
         let leg = BrowserMember::new(peer, state);
-        self.join(call, participant, MemberMedia::Browser(Box::new(leg)))
+        self.join(
+            call,
+            participant,
+            source_id,
+            MemberMedia::Browser(Box::new(leg)),
+        )
     }
 
     fn join(
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         media: MemberMedia,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= MAX_MEMBERS {
@@ -252,7 +270,7 @@ impl ConversationAudio {
         }
         let muted = self.server_muted.contains(&participant);
         self.members
-            .push(MemberAudio::new(call, participant, media, muted));
+            .push(MemberAudio::new(call, participant, source_id, media, muted));
         if let Err(reason) = self.relink() {
             // Undo: the others go back to how they were joined before.
             self.members.pop();
