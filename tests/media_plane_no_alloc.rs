@@ -101,6 +101,7 @@ impl Rig {
                 recordings,
                 beep: cache.beep(),
                 departed: Arc::new(ArrayQueue::new(4)),
+                max_unmixed_sources: 0,
             },
             ClipPools::new(1, Duration::from_secs(20), 0),
         )

@@ -3,6 +3,7 @@
 //! Each command keeps the contract in `calls::media`: `OpenLeg` gets one `LegReady` or
 //! `LegFailed`, every operation one `OperationFinished`, `CloseLeg` and the rest nothing.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{oneshot, watch};
@@ -11,6 +12,7 @@ use super::Worker;
 use crate::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
 use crate::calls::media::{Hosting, MediaCommand, MediaEvent};
 use crate::calls::result_codes::ResultCode;
+use crate::media_plane::app_stream::AppStream;
 use crate::media_plane::command::{Resolution, WorkerCommand};
 use crate::media_plane::conversation_audio::{ConversationAudio, MemberAudio};
 use crate::media_plane::leg::{OperationKind, finished};
@@ -40,8 +42,24 @@ impl Worker {
                     bot.resolved(&operation, prompts);
                 }
             }
-            // The worker's side of app-hosted media is not wired yet: the lane is dropped.
-            WorkerCommand::AttachStream { .. } => {}
+            WorkerCommand::AttachStream { call, stream } => self.attach_stream(&call, stream),
+        }
+    }
+
+    /// Gives an app-hosted bot's leg its lane. The engine sends it right after the leg's
+    /// `OpenLeg`; a leg that already ended (or failed to open) has nothing to attach it to, and
+    /// the worker's end of the lane is dropped.
+    fn attach_stream(&mut self, call: &CallId, stream: Arc<AppStream>) {
+        let attached = match self
+            .calls
+            .get(call)
+            .and_then(|id| self.conversations.get_mut(id))
+        {
+            Some(conversation) => conversation.attach_stream(call, stream).is_ok(),
+            None => false,
+        };
+        if !attached {
+            tracing::debug!(%call, "app-hosted media lane not attached: no such app-hosted leg here");
         }
     }
 

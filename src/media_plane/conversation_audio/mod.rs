@@ -30,12 +30,17 @@
 //! (only its source changes, which the jitter buffer takes as a new sender), a browser keeps one
 //! RTP timeline, and the room is rebuilt only when it grows past a power of two.
 
+mod app_hosted;
 mod exchange;
 mod room;
+mod speakers;
+
+use std::sync::Arc;
 
 use switchboard_media::session::{LegId, SessionError};
 use tokio::sync::watch;
 
+use super::app_stream::AppStream;
 use super::browser::BrowserMember;
 use super::env::WorkerEnv;
 use super::leg::HostedLeg;
@@ -43,6 +48,8 @@ use super::webrtc_legs::WebRtcLegState;
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
 use crate::calls::media::Hosting;
 use crate::webrtc::PeerId;
+pub use app_hosted::AppHostedAudio;
+use app_hosted::Source;
 use room::Room;
 
 /// Most members of one conversation: one worker mixes them all (the media crate's sessions hold
@@ -120,6 +127,19 @@ impl MemberAudio {
         }
     }
 
+    /// An app-hosted bot's lane, once attached.
+    pub fn app(&self) -> Option<&AppHostedAudio> {
+        match &self.media {
+            MemberMedia::Bot(leg) => leg.app.as_deref(),
+            MemberMedia::Browser(_) => None,
+        }
+    }
+
+    /// An app-hosted bot's lane, once attached, to drive.
+    pub fn app_mut(&mut self) -> Option<&mut AppHostedAudio> {
+        self.bot_mut()?.app.as_deref_mut()
+    }
+
     /// The browser's leg, if it is a browser.
     pub fn browser_mut(&mut self) -> Option<&mut BrowserMember> {
         match &mut self.media {
@@ -183,6 +203,9 @@ pub struct ConversationAudio {
     members: Vec<MemberAudio>,
     room: Option<Room>,
     server_muted: Vec<ParticipantId>,
+    /// Every member as the room heard it this tick, for app-hosted bots; it gets room for
+    /// [`MAX_MEMBERS`] when the first app-hosted bot's lane is attached, so a tick never grows it.
+    sources: Vec<Source>,
     ticks: u64,
 }
 
@@ -194,6 +217,7 @@ impl ConversationAudio {
             members: Vec::new(),
             room: None,
             server_muted: Vec::new(),
+            sources: Vec::new(),
             ticks: 0,
         }
     }
@@ -298,6 +322,22 @@ impl ConversationAudio {
             }
             MemberMedia::Browser(leg) => Some(leg),
         }
+    }
+
+    /// Gives the app-hosted bot of `call` its lane to its media socket; the stream is handed back
+    /// when `call` is not a member here or not an app-hosted bot.
+    pub fn attach_stream(
+        &mut self,
+        call: &CallId,
+        stream: Arc<AppStream>,
+    ) -> Result<(), Arc<AppStream>> {
+        let Some(bot) = self.member_mut(call).and_then(|m| m.bot_mut()) else {
+            return Err(stream);
+        };
+        bot.attach(stream)?;
+        // Made here, off the tick: a room's tick lists every member for its app-hosted bots.
+        self.sources.reserve_exact(MAX_MEMBERS);
+        Ok(())
     }
 
     /// Sets or clears a server mute of `participant` (also for members that join later).
