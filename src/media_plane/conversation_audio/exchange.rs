@@ -349,7 +349,16 @@ impl ConversationAudio {
 /// of it, naming the presser, every app-hosted bot is told with the presser's source id, and a
 /// recording of any other bot that stops on it ends.
 fn key_pressed(env: &WorkerEnv, members: &mut [MemberAudio], presser: usize, digit: Digit) {
-    let who = members[presser].participant.clone();
+    // The presser's id is copied only for an event: a press nobody subscribed to (one an
+    // app-hosted bot is told of by source id) allocates nothing.
+    let subscribed = |(i, m): (usize, &MemberAudio)| {
+        i != presser && matches!(&m.media, MemberMedia::Bot(leg) if leg.tones_subscribed)
+    };
+    let who = members
+        .iter()
+        .enumerate()
+        .any(subscribed)
+        .then(|| members[presser].participant.clone());
     let source_id = members[presser].source_id;
     for (i, member) in members.iter_mut().enumerate() {
         if i == presser {
@@ -369,7 +378,7 @@ fn key_pressed(env: &WorkerEnv, members: &mut [MemberAudio], presser: usize, dig
             env.emit(MediaEvent::ToneDetected {
                 call: call.clone(),
                 tone: digit,
-                participant: Some(who.clone()),
+                participant: who.clone(),
             });
         }
     }
