@@ -197,3 +197,28 @@ fn a_two_leg_call_forwards_packets_untouched_with_its_own_numbering() {
         assert_eq!(w[1].1, w[0].1.wrapping_add(1));
     }
 }
+
+#[test]
+fn each_leg_frame_is_that_leg_alone_with_its_speech_state_and_mute() {
+    let mut g = Group::new(3);
+    g.run(20, &[true, true, false]);
+    for (i, &leg) in g.legs.iter().enumerate().take(2) {
+        let frame = g.session.leg_frame(leg).unwrap();
+        assert!(
+            frame.sounding && frame.speaking && frame.audible(),
+            "leg {i}"
+        );
+        assert!(frame.level_dbfs > -20.0, "leg {i}: {}", frame.level_dbfs);
+        assert!(
+            share(frame.pcm, PITCH[i]) > 0.8,
+            "leg {i} holds its own pitch"
+        );
+        assert!(!frame.muted);
+    }
+    let quiet = g.session.leg_frame(g.legs[2]).unwrap();
+    assert!(!quiet.speaking && !quiet.speech && !quiet.audible());
+    g.session.mute(g.legs[1], true).unwrap();
+    assert!(g.session.leg_frame(g.legs[1]).unwrap().muted);
+    g.session.remove_leg(g.legs[2]).unwrap();
+    assert!(g.session.leg_frame(g.legs[2]).is_err(), "a removed leg");
+}

@@ -30,6 +30,9 @@ pub struct Shared {
     pub beep: Arc<Prompt>,
     /// Browser legs that ended on their own go here, for the engine's placement table.
     pub departed: Arc<ArrayQueue<CallId>>,
+    /// Speakers' frames sent unmixed to an app-hosted bot per tick at most, the loudest first
+    /// (`media.app_hosted.max_unmixed_sources`; 0: every speaker).
+    pub max_unmixed_sources: usize,
 }
 
 /// One worker's shared state, owned by the worker thread.
@@ -54,6 +57,8 @@ pub struct WorkerEnv {
     silence_shared: Arc<[u8]>,
     /// Browser legs that ended on their own (the engine forgets where they were placed).
     pub departed: Arc<ArrayQueue<CallId>>,
+    /// Speakers' frames sent unmixed to an app-hosted bot per tick at most (0: every speaker).
+    pub max_unmixed_sources: usize,
 }
 
 impl WorkerEnv {
@@ -79,6 +84,7 @@ impl WorkerEnv {
             silence,
             silence_len,
             departed: shared.departed,
+            max_unmixed_sources: shared.max_unmixed_sources,
         })
     }
 

@@ -14,8 +14,9 @@ use switchboard_media::record::{
 use switchboard_media::session::{Event, LegConfig, LegId, Output, RecordRejected};
 use switchboard_media::{MediaSession, Prompt, SessionConfig};
 
+use super::app_stream::AppStream;
 use super::command::{PromptFailure, Resolution};
-use super::conversation_audio::SessionSetupError;
+use super::conversation_audio::{AppHostedAudio, SessionSetupError};
 use super::env::WorkerEnv;
 use super::stats::WorkerStats;
 use crate::calls::ids::{CallId, OperationId};
@@ -96,6 +97,9 @@ pub struct HostedLeg {
     pub hosting: Hosting,
     /// Whether key presses are reported.
     pub tones_subscribed: bool,
+    /// An app-hosted bot's lane to its media socket, once the engine attached it: its audio in,
+    /// what it hears and the notices out.
+    pub app: Option<Box<AppHostedAudio>>,
     ops: VecDeque<QueuedOp>,
     running: Option<Running>,
     next_id: u64,
@@ -110,11 +114,24 @@ impl HostedLeg {
             link: None,
             hosting,
             tones_subscribed: false,
+            app: None,
             ops: VecDeque::with_capacity(8),
             running: None,
             next_id: 1,
             dropped_seen: 0,
         })
+    }
+
+    /// Attaches an app-hosted bot's lane (replacing one attached before); a leg whose media
+    /// Switchboard runs has no lane, and `stream` is handed back.
+    pub fn attach(&mut self, stream: Arc<AppStream>) -> Result<(), Arc<AppStream>> {
+        match self.hosting {
+            Hosting::App(_) => {
+                self.app = Some(Box::new(AppHostedAudio::new(stream)));
+                Ok(())
+            }
+            Hosting::Service => Err(stream),
+        }
     }
 
     /// Gives the session its link if it has none: the bot can now hear and be heard.

@@ -132,6 +132,7 @@ impl MediaEngine {
                     recordings: recordings.clone(),
                     beep: prompts.beep(),
                     departed: departed.clone(),
+                    max_unmixed_sources: settings.app_hosted.max_unmixed_sources,
                 },
                 clips,
             )

@@ -3,6 +3,7 @@
 //! Each command keeps the contract in `calls::media`: `OpenLeg` gets one `LegReady` or
 //! `LegFailed`, every operation one `OperationFinished`, `CloseLeg` and the rest nothing.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{oneshot, watch};
@@ -11,6 +12,7 @@ use super::Worker;
 use crate::calls::ids::{CallId, ConversationId, OperationId, ParticipantId};
 use crate::calls::media::{Hosting, MediaCommand, MediaEvent};
 use crate::calls::result_codes::ResultCode;
+use crate::media_plane::app_stream::AppStream;
 use crate::media_plane::command::{Resolution, WorkerCommand};
 use crate::media_plane::conversation_audio::{ConversationAudio, MemberAudio};
 use crate::media_plane::leg::{OperationKind, finished};
@@ -40,8 +42,24 @@ impl Worker {
                     bot.resolved(&operation, prompts);
                 }
             }
-            // The worker's side of app-hosted media is not wired yet: the lane is dropped.
-            WorkerCommand::AttachStream { .. } => {}
+            WorkerCommand::AttachStream { call, stream } => self.attach_stream(&call, stream),
+        }
+    }
+
+    /// Gives an app-hosted bot's leg its lane. The engine sends it right after the leg's
+    /// `OpenLeg`; a leg that already ended (or failed to open) has nothing to attach it to, and
+    /// the worker's end of the lane is dropped.
+    fn attach_stream(&mut self, call: &CallId, stream: Arc<AppStream>) {
+        let attached = match self
+            .calls
+            .get(call)
+            .and_then(|id| self.conversations.get_mut(id))
+        {
+            Some(conversation) => conversation.attach_stream(call, stream).is_ok(),
+            None => false,
+        };
+        if !attached {
+            tracing::debug!(%call, "app-hosted media lane not attached: no such app-hosted leg here");
         }
     }
 
@@ -54,10 +72,10 @@ impl Worker {
                 call,
                 conversation,
                 participant,
-                source_id: _,
+                source_id,
                 hosting,
                 prefetch: _,
-            } => self.open_leg(call, conversation, participant, hosting),
+            } => self.open_leg(call, conversation, participant, source_id, hosting),
             MediaCommand::CloseLeg { call } => self.close(&call, now),
             // The prompt sources were resolved by the engine into `audio`.
             MediaCommand::PlayPrompts {
@@ -131,6 +149,7 @@ impl Worker {
         call: CallId,
         conversation: ConversationId,
         participant: ParticipantId,
+        source_id: u32,
         hosting: Hosting,
     ) {
         if self.calls.contains_key(&call) {
@@ -141,7 +160,7 @@ impl Worker {
             .conversations
             .entry(conversation.clone())
             .or_insert_with(|| ConversationAudio::new(conversation.clone()));
-        match entry.join_bot(call.clone(), participant, hosting) {
+        match entry.join_bot(call.clone(), participant, source_id, hosting) {
             Ok(()) => {
                 self.calls.insert(call.clone(), conversation);
                 self.env.emit(MediaEvent::LegReady { call });
@@ -170,7 +189,7 @@ impl Worker {
             call,
             conversation,
             participant,
-            source_id: _,
+            source_id,
         } = leg;
         if self.calls.contains_key(&call) {
             let _ = reply.send(Err(WebRtcOfferError::AlreadyOpen(call)));
@@ -195,7 +214,8 @@ impl Worker {
             .conversations
             .entry(conversation.clone())
             .or_insert_with(|| ConversationAudio::new(conversation.clone()));
-        if let Err(refused) = entry.join_browser(call.clone(), participant, peer, state) {
+        if let Err(refused) = entry.join_browser(call.clone(), participant, source_id, peer, state)
+        {
             if entry.is_empty() {
                 self.conversations.remove(&conversation);
             }

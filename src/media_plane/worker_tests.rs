@@ -56,6 +56,11 @@ fn op(id: &str) -> OperationId {
 
 impl Rig {
     fn new(short_clips: usize) -> Rig {
+        Rig::with_unmixed_cap(short_clips, 0)
+    }
+
+    /// A rig whose worker sends app-hosted bots at most `max_unmixed_sources` speakers a tick.
+    fn with_unmixed_cap(short_clips: usize, max_unmixed_sources: usize) -> Rig {
         let (sink, events) = MediaEventSink::channel(1024);
         let returned = Arc::new(ArrayQueue::new(8));
         let recordings = Arc::new(RecordingStore::new(
@@ -74,6 +79,7 @@ impl Rig {
                 recordings: recordings.clone(),
                 beep: cache.beep(),
                 departed: Arc::new(ArrayQueue::new(16)),
+                max_unmixed_sources,
             },
             ClipPools::new(short_clips, Duration::from_secs(20), 0),
         )
@@ -270,6 +276,9 @@ fn prompt_samples(prompt: &Prompt) -> Vec<i16> {
         .flat_map(|i| prompt.pcm(i).iter().copied())
         .collect()
 }
+
+#[path = "worker_app_hosted_tests.rs"]
+mod app_hosted;
 
 #[test]
 fn bot_a_prompt_and_keys_reach_bot_b_through_the_codec_and_b_records_the_prompt() {

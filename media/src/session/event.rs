@@ -2,6 +2,7 @@
 
 use super::config::LegId;
 use crate::dtmf::{Digit, ToneSource};
+use crate::frame::Frame;
 use crate::jitter::JitterStats;
 use crate::prompt::PlaybackId;
 use crate::record::RecordResult;
@@ -30,6 +31,33 @@ pub struct OutgoingPacket<'a> {
     pub marker: bool,
     /// One 20 ms Opus frame, borrowed from the session until the next poll.
     pub payload: &'a [u8],
+}
+
+/// One leg's received audio of the last tick, as the session decoded and measured it: what an
+/// application that hears each participant on its own (unmixed) is given, with what tells a
+/// speaker from background noise.
+#[derive(Debug, Clone, Copy)]
+pub struct LegFrame<'a> {
+    /// The decoded frame (16 kHz mono); silence when nothing was received.
+    pub pcm: &'a Frame,
+    /// Whether `pcm` holds received audio (decoded, recovered with FEC, or concealed).
+    pub sounding: bool,
+    /// Whether this frame alone stands clearly above the leg's noise floor.
+    pub speech: bool,
+    /// Whether the leg is speaking: the level meter's state, with its onset (a click is not
+    /// speech) and hangover (the pause between words is not silence).
+    pub speaking: bool,
+    /// The frame's RMS level in dBFS.
+    pub level_dbfs: f32,
+    /// Whether the leg is server-muted in this session (left out of every mix).
+    pub muted: bool,
+}
+
+impl LegFrame<'_> {
+    /// Whether the frame is someone audible: received, and speech or within a stretch of speech.
+    pub fn audible(&self) -> bool {
+        self.sounding && (self.speech || self.speaking)
+    }
 }
 
 /// Counters of one leg's received media.

@@ -15,7 +15,7 @@ mod tones;
 
 pub use crate::dtmf::ToneSource;
 pub use config::{LegConfig, LegId, RecordRejected, SessionConfig, SessionError};
-pub use event::{Event, LegStats, OutgoingPacket, Output};
+pub use event::{Event, LegFrame, LegStats, OutgoingPacket, Output};
 pub use live::LIVE_CAPACITY;
 
 use crate::codec::opus::encode_frame;
@@ -294,6 +294,20 @@ impl MediaSession {
         }
         self.mix.write_without(None, &mut self.mixed);
         &self.mixed
+    }
+
+    /// What `leg` received on the last tick: its decoded frame, level and speech state. For
+    /// application-hosted processing that hears each participant on its own. Allocation-free.
+    pub fn leg_frame(&self, leg: LegId) -> Result<LegFrame<'_>, SessionError> {
+        let l = &self.legs[self.leg_index(leg)?];
+        Ok(LegFrame {
+            pcm: &l.pcm,
+            sounding: l.sounding,
+            speech: l.level.is_speech,
+            speaking: l.meter.is_speaking(),
+            level_dbfs: l.level.dbfs,
+            muted: l.muted,
+        })
     }
 
     /// Pushes one received Opus RTP packet of `leg`. Garbage is counted and dropped. Allocation-free.

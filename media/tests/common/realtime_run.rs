@@ -31,6 +31,9 @@ pub struct Seen {
     pub prompts_finished: u64,
     pub records: u64,
     pub speech: u64,
+    /// Frames read back with `leg_frame` (as an app-hosted bot's unmixed audio is) while their
+    /// leg was speaking.
+    pub speaking_frames: u64,
 }
 
 /// The prepared run; see the module docs.
@@ -244,6 +247,16 @@ impl RealtimeRun {
         self.group.tick(self.clock.now());
         drain(&mut self.ivr, &mut self.seen, &mut self.clips);
         drain(&mut self.group, &mut self.group_seen, &mut self.clips);
+        // What an app-hosted bot is sent per speaker: each leg's own decoded frame.
+        for &g in &self.group_legs {
+            match self.group.leg_frame(g) {
+                Ok(frame) => {
+                    std::hint::black_box(frame.pcm);
+                    self.group_seen.speaking_frames += u64::from(frame.speaking);
+                }
+                Err(_) => ok = false,
+            }
+        }
         self.tick = if ok { tick + 1 } else { usize::MAX };
         ok
     }
@@ -283,6 +296,13 @@ impl RealtimeRun {
                 format!(
                     "speech reported: {} / {}",
                     self.seen.speech, self.group_seen.speech
+                ),
+            ),
+            (
+                self.group_seen.speaking_frames > 100,
+                format!(
+                    "frames read while speaking: {}",
+                    self.group_seen.speaking_frames
                 ),
             ),
             (ivr.garbage > 0, "no garbage counted".to_string()),

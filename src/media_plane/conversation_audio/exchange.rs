@@ -1,11 +1,13 @@
 //! The 20 ms exchange of a conversation's audio, and what browsers send between ticks.
-//! Allocation-free unless an event is reported (events carry ids).
+//! Allocation-free unless an event is reported (events carry ids). App-hosted bots' frames and
+//! notices are made in `app_hosted.rs`; this only says when.
 
 use std::time::Instant;
 
 use switchboard_media::dtmf::Digit;
 use switchboard_media::session::{Event, LegId, Output};
 
+use super::app_hosted::{Source, hear_in_room};
 use super::room::Room;
 use super::{ConversationAudio, MemberAudio, MemberMedia};
 use crate::calls::media::MediaEvent;
@@ -63,6 +65,9 @@ impl ConversationAudio {
             let MemberMedia::Bot(leg) = media else {
                 continue;
             };
+            if let Some(app) = leg.app.as_deref_mut() {
+                app.play_into(&mut leg.session);
+            }
             leg.session.tick(now);
             while let Some(output) = leg.session.poll_output() {
                 match output {
@@ -91,13 +96,18 @@ impl ConversationAudio {
                         }
                     }
                     Output::Event(event) => match leg.on_event(env, call, event, now) {
-                        Some(Heard::Key(digit)) if leg.tones_subscribed => {
-                            let presser = other.as_ref().map(|o| o.participant.clone());
-                            env.emit(MediaEvent::ToneDetected {
-                                call: call.clone(),
-                                tone: digit,
-                                participant: presser,
-                            });
+                        Some(Heard::Key(digit)) => {
+                            if let (Some(app), Some(other)) = (leg.app.as_deref(), other.as_ref()) {
+                                app.key_pressed(digit, other.source_id);
+                            }
+                            if leg.tones_subscribed {
+                                let presser = other.as_ref().map(|o| o.participant.clone());
+                                env.emit(MediaEvent::ToneDetected {
+                                    call: call.clone(),
+                                    tone: digit,
+                                    participant: presser,
+                                });
+                            }
                         }
                         Some(Heard::Speaking(speaking)) => {
                             if let Some(other) = other.as_deref_mut() {
@@ -108,12 +118,25 @@ impl ConversationAudio {
                     },
                 }
             }
+            if let Some(app) = leg.app.as_deref_mut() {
+                // The link carries the other member: its frame is all the bot hears.
+                let heard = other
+                    .as_deref()
+                    .zip(leg.link)
+                    .and_then(|(o, link)| Source::heard(1 - i, o, &leg.session, link));
+                app.hear(&leg.session, heard.as_slice(), i, env.max_unmixed_sources);
+            }
         }
     }
 
     /// Three or more: bots feed the room, the room feeds everyone.
     fn tick_room(&mut self, env: &mut WorkerEnv, out: &mut impl PeerSender, now: Instant) {
-        let ConversationAudio { members, room, .. } = self;
+        let ConversationAudio {
+            members,
+            room,
+            sources,
+            ..
+        } = self;
         let room = room.as_mut().expect("tick_room runs with a room");
         for member in members.iter_mut() {
             let MemberAudio {
@@ -125,6 +148,9 @@ impl ConversationAudio {
             let MemberMedia::Bot(leg) = media else {
                 continue;
             };
+            if let Some(app) = leg.app.as_deref_mut() {
+                app.play_into(&mut leg.session);
+            }
             leg.session.tick(now);
             while let Some(output) = leg.session.poll_output() {
                 match output {
@@ -194,6 +220,7 @@ impl ConversationAudio {
                 Output::Event(_) => {}
             }
         }
+        hear_in_room(members, session, sources, env.max_unmixed_sources);
     }
 
     /// Reports speaking changes, at most one per participant every [`SPEAKING_REPORT_TICKS`];
@@ -319,9 +346,20 @@ impl ConversationAudio {
 }
 
 /// Member `presser` pressed `digit` (heard by the room): every other bot that subscribed hears
-/// of it, naming the presser, and a recording of any other bot that stops on it ends.
+/// of it, naming the presser, every app-hosted bot is told with the presser's source id, and a
+/// recording of any other bot that stops on it ends.
 fn key_pressed(env: &WorkerEnv, members: &mut [MemberAudio], presser: usize, digit: Digit) {
-    let who = members[presser].participant.clone();
+    // The presser's id is copied only for an event: a press nobody subscribed to (one an
+    // app-hosted bot is told of by source id) allocates nothing.
+    let subscribed = |(i, m): (usize, &MemberAudio)| {
+        i != presser && matches!(&m.media, MemberMedia::Bot(leg) if leg.tones_subscribed)
+    };
+    let who = members
+        .iter()
+        .enumerate()
+        .any(subscribed)
+        .then(|| members[presser].participant.clone());
+    let source_id = members[presser].source_id;
     for (i, member) in members.iter_mut().enumerate() {
         if i == presser {
             continue;
@@ -333,11 +371,14 @@ fn key_pressed(env: &WorkerEnv, members: &mut [MemberAudio], presser: usize, dig
         if let Some(link) = leg.link {
             let _ = leg.session.key_pressed_elsewhere(link, digit);
         }
+        if let Some(app) = leg.app.as_deref() {
+            app.key_pressed(digit, source_id);
+        }
         if leg.tones_subscribed {
             env.emit(MediaEvent::ToneDetected {
                 call: call.clone(),
                 tone: digit,
-                participant: Some(who.clone()),
+                participant: who.clone(),
             });
         }
     }

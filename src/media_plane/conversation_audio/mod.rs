@@ -30,12 +30,17 @@
 //! (only its source changes, which the jitter buffer takes as a new sender), a browser keeps one
 //! RTP timeline, and the room is rebuilt only when it grows past a power of two.
 
+mod app_hosted;
 mod exchange;
 mod room;
+mod speakers;
+
+use std::sync::Arc;
 
 use switchboard_media::session::{LegId, SessionError};
 use tokio::sync::watch;
 
+use super::app_stream::AppStream;
 use super::browser::BrowserMember;
 use super::env::WorkerEnv;
 use super::leg::HostedLeg;
@@ -43,6 +48,8 @@ use super::webrtc_legs::WebRtcLegState;
 use crate::calls::ids::{CallId, ConversationId, ParticipantId};
 use crate::calls::media::Hosting;
 use crate::webrtc::PeerId;
+pub use app_hosted::AppHostedAudio;
+use app_hosted::Source;
 use room::Room;
 
 /// Most members of one conversation: one worker mixes them all (the media crate's sessions hold
@@ -73,6 +80,9 @@ pub struct MemberAudio {
     pub call: CallId,
     /// Its roster id: names who pressed a key or spoke, and is what a server mute names.
     pub participant: ParticipantId,
+    /// The number its audio is known by on app-hosted bots' media sockets (its roster
+    /// `mediaStreams[0].sourceId`): what their unmixed frames, key and speaker notices carry.
+    pub source_id: u32,
     /// How its audio travels: a bot's own session, or a browser's WebRTC peer.
     pub media: MemberMedia,
     /// The bot muted itself (`POST …/mute`); it is heard as silence until it unmutes.
@@ -88,12 +98,14 @@ impl MemberAudio {
     fn new(
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         media: MemberMedia,
         muted: bool,
     ) -> MemberAudio {
         MemberAudio {
             call,
             participant,
+            source_id,
             media,
             self_muted: false,
             server_muted: muted,
@@ -113,6 +125,19 @@ impl MemberAudio {
             MemberMedia::Bot(leg) => Some(leg),
             MemberMedia::Browser(_) => None,
         }
+    }
+
+    /// An app-hosted bot's lane, once attached.
+    pub fn app(&self) -> Option<&AppHostedAudio> {
+        match &self.media {
+            MemberMedia::Bot(leg) => leg.app.as_deref(),
+            MemberMedia::Browser(_) => None,
+        }
+    }
+
+    /// An app-hosted bot's lane, once attached, to drive.
+    pub fn app_mut(&mut self) -> Option<&mut AppHostedAudio> {
+        self.bot_mut()?.app.as_deref_mut()
     }
 
     /// The browser's leg, if it is a browser.
@@ -178,6 +203,9 @@ pub struct ConversationAudio {
     members: Vec<MemberAudio>,
     room: Option<Room>,
     server_muted: Vec<ParticipantId>,
+    /// Every member as the room heard it this tick, for app-hosted bots; it gets room for
+    /// [`MAX_MEMBERS`] when the first app-hosted bot's lane is attached, so a tick never grows it.
+    sources: Vec<Source>,
     ticks: u64,
 }
 
@@ -189,6 +217,7 @@ impl ConversationAudio {
             members: Vec::new(),
             room: None,
             server_muted: Vec::new(),
+            sources: Vec::new(),
             ticks: 0,
         }
     }
@@ -223,10 +252,16 @@ impl ConversationAudio {
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         hosting: Hosting,
     ) -> Result<(), JoinRefused> {
         let leg = HostedLeg::new(hosting)?;
-        self.join(call, participant, MemberMedia::Bot(Box::new(leg)))
+        self.join(
+            call,
+            participant,
+            source_id,
+            MemberMedia::Bot(Box::new(leg)),
+        )
     }
 
     /// Adds a browser whose offer the edge answered as `peer`.
@@ -234,17 +269,24 @@ impl ConversationAudio {
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         peer: PeerId,
         state: watch::Sender<WebRtcLegState>,
     ) -> Result<(), JoinRefused> {
         let leg = BrowserMember::new(peer, state);
-        self.join(call, participant, MemberMedia::Browser(Box::new(leg)))
+        self.join(
+            call,
+            participant,
+            source_id,
+            MemberMedia::Browser(Box::new(leg)),
+        )
     }
 
     fn join(
         &mut self,
         call: CallId,
         participant: ParticipantId,
+        source_id: u32,
         media: MemberMedia,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= MAX_MEMBERS {
@@ -252,7 +294,7 @@ impl ConversationAudio {
         }
         let muted = self.server_muted.contains(&participant);
         self.members
-            .push(MemberAudio::new(call, participant, media, muted));
+            .push(MemberAudio::new(call, participant, source_id, media, muted));
         if let Err(reason) = self.relink() {
             // Undo: the others go back to how they were joined before.
             self.members.pop();
@@ -280,6 +322,22 @@ impl ConversationAudio {
             }
             MemberMedia::Browser(leg) => Some(leg),
         }
+    }
+
+    /// Gives the app-hosted bot of `call` its lane to its media socket; the stream is handed back
+    /// when `call` is not a member here or not an app-hosted bot.
+    pub fn attach_stream(
+        &mut self,
+        call: &CallId,
+        stream: Arc<AppStream>,
+    ) -> Result<(), Arc<AppStream>> {
+        let Some(bot) = self.member_mut(call).and_then(|m| m.bot_mut()) else {
+            return Err(stream);
+        };
+        bot.attach(stream)?;
+        // Made here, off the tick: a room's tick lists every member for its app-hosted bots.
+        self.sources.reserve_exact(MAX_MEMBERS);
+        Ok(())
     }
 
     /// Sets or clears a server mute of `participant` (also for members that join later).
